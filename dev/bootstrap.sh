@@ -1,0 +1,29 @@
+#!/bin/sh
+# Entry point behind `npm start`, `npm test` and `npm run bench`: works on a fresh clone because it needs
+# nothing but Node and npm to begin with, installs the npm packages of the lockfile when they are missing or
+# stale, and then hands over to the TypeScript entry points.
+set -eu
+cd "$(dirname "$0")/.."
+
+stamp=.cache/npm-installed.lock
+if [ ! -d node_modules ] || ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
+  echo "[bootstrap] installing npm packages from package-lock.json ..."
+  npm ci --no-audit --no-fund --loglevel=error
+  mkdir -p .cache && cp package-lock.json "$stamp"
+fi
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  start) exec node --import tsx dev/start.ts "$@" ;;
+  test)
+    sh dev/setup/ensure-tools.sh
+    npm run --silent check
+    exec npx vitest run "$@"
+    ;;
+  bench) exec node --import tsx bench/run.ts "$@" ;;
+  *)
+    echo "usage: sh dev/bootstrap.sh start|test|bench [args]" >&2
+    exit 2
+    ;;
+esac
