@@ -103,7 +103,11 @@ describe('functions-framework registration', () => {
   it('runs the same handler on an Avro binary-mode CloudEvent', async () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const { port } = server.address() as { port: number };
-    const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers, body });
+    const res = await fetch(`http://127.0.0.1:${port}/`, {
+      method: 'POST',
+      headers,
+      body: new Uint8Array(body),
+    });
     expect(res.status).toBeLessThan(300);
     expect(seen[0]?.trades).toEqual(ev.trades);
     expect(seen[0]?.id).toBe(ev.id);
