@@ -1,0 +1,74 @@
+/**
+ * `node --import tsx dev/replay-feed/cli.ts [options]`: runs the Finnhub-compatible replay feed until SIGINT /
+ * SIGTERM. Prints one JSON line with the URL when listening and one with the stats when stopping.
+ */
+import { parseArgs } from 'node:util';
+import { startReplayFeed } from './server.ts';
+
+const HELP = `Finnhub-compatible replay feed
+  --host <ip>                 listen address (default 127.0.0.1)
+  --port <n>                  listen port (default 8765; 0 = any free port)
+  --rate <trades/s>           generated trades per second over all subscribed symbols (default 50)
+  --seed <n>                  PRNG seed (default 1)
+  --replay <file.jsonl>       replay a recording instead of generating
+  --speed <x>                 replay pace (1 = recorded timing; 0 = use --rate) (default 1)
+  --loop                      restart the replay at its end
+  --record <file.jsonl>       append every frame sent to this file
+  --ping-ms <ms>              ping interval (default 60000)
+  --disconnect-every-ms <ms>  close each connection after about this long (default 0 = never)
+  --max-symbols <n>           per-connection symbol limit (default 50)
+  --help`;
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '8765' },
+    rate: { type: 'string', default: '50' },
+    seed: { type: 'string', default: '1' },
+    replay: { type: 'string' },
+    speed: { type: 'string', default: '1' },
+    loop: { type: 'boolean', default: false },
+    record: { type: 'string' },
+    'ping-ms': { type: 'string', default: '60000' },
+    'disconnect-every-ms': { type: 'string', default: '0' },
+    'max-symbols': { type: 'string', default: '50' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const num = (name: string, raw: string): number => {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`--${name}: expected a non-negative number, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return n;
+};
+
+const feed = await startReplayFeed({
+  host: values.host,
+  port: num('port', values.port),
+  tradesPerSecond: num('rate', values.rate),
+  market: { seed: num('seed', values.seed) },
+  ...(values.replay ? { replayFile: values.replay } : {}),
+  replaySpeed: num('speed', values.speed),
+  replayLoop: values.loop,
+  ...(values.record ? { recordFile: values.record } : {}),
+  pingIntervalMs: num('ping-ms', values['ping-ms']),
+  disconnectEveryMs: num('disconnect-every-ms', values['disconnect-every-ms']),
+  maxSymbols: num('max-symbols', values['max-symbols']),
+});
+console.log(JSON.stringify({ msg: 'replay feed listening', url: feed.url }));
+
+const stop = async (): Promise<void> => {
+  await feed.close();
+  console.log(JSON.stringify({ msg: 'replay feed stopped', stats: feed.stats }));
+  process.exit(0);
+};
+process.once('SIGINT', () => void stop());
+process.once('SIGTERM', () => void stop());
