@@ -1,0 +1,63 @@
+import type { WriteMode } from '../../shared/cassandra/market-store.ts';
+import { fromHttp } from '../../shared/contract/event.ts';
+import type { TradeBatchEvent } from '../../shared/contract/types.ts';
+import type { FunctionDef } from '../../shared/host/types.ts';
+import { minuteOf } from '../../shared/market/time.ts';
+import type { Metrics } from '../../shared/observability/metrics.ts';
+
+export interface TradeWriterStore {
+  writeTrades(
+    eventId: string,
+    trades: TradeBatchEvent['trades'],
+    receivedAtMs: number,
+    mode: WriteMode,
+  ): Promise<void>;
+  bumpWrites(symbol: string, minutes: Iterable<number>): Promise<void>;
+  touchSymbol(symbol: string, lastTradeMs: number): Promise<void>;
+}
+
+export interface TradeWriterDeps {
+  readonly store: TradeWriterStore;
+  readonly mode: WriteMode;
+  readonly finalizeHorizonS: number;
+  readonly metrics: Metrics<'lateTrades'>;
+  readonly now?: () => number;
+  /** How often one process refreshes a symbol's entry in the `symbols` table. */
+  readonly symbolRefreshMs?: number;
+}
+
+/**
+ * Stores every trade of an event as its own row keyed on (event id, index), then marks the touched minutes
+ * as changed for the finalizer. Rows first, mark second: a finalizer that read the mark before the rows
+ * existed sees the mark move again and re-finalizes.
+ */
+export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent> {
+  const now = deps.now ?? Date.now;
+  const refreshMs = deps.symbolRefreshMs ?? 10_000;
+  const touched = new Map<string, number>();
+  const labels = { function: 'trade-writer' };
+
+  return {
+    name: 'trade-writer',
+    decode: fromHttp,
+    async handle(ev) {
+      await deps.store.writeTrades(ev.id, ev.trades, ev.receivedms, deps.mode);
+      const horizonStart = now() - deps.finalizeHorizonS * 1000;
+      const minutes = new Set<number>();
+      let late = 0;
+      for (const t of ev.trades) {
+        const m = minuteOf(t.t);
+        if (m >= horizonStart) minutes.add(m);
+        else late += 1;
+      }
+      if (late > 0) deps.metrics.lateTrades.inc(labels, late);
+      await deps.store.bumpWrites(ev.subject, minutes);
+      const lastTouch = touched.get(ev.subject) ?? 0;
+      if (now() - lastTouch >= refreshMs) {
+        await deps.store.touchSymbol(ev.subject, Math.max(...ev.trades.map((t) => t.t)));
+        touched.set(ev.subject, now());
+      }
+      return { trades: ev.trades.length, receivedAtMs: ev.receivedms };
+    },
+  };
+}

@@ -1,0 +1,243 @@
+import type cassandra from 'cassandra-driver';
+import type { Trade } from '../contract/types.ts';
+import type { Candle, ScaledSums, TradeRow } from '../market/aggregate.ts';
+import { hourOf, MINUTE_MS } from '../market/time.ts';
+
+/**
+ * Every query the functions make, in one place. Statements are prepared; only idempotent writes are marked
+ * so, which lets the driver retry and speculate on them. Counter updates are never idempotent.
+ */
+const Q = {
+  insertTrade:
+    'INSERT INTO trades (symbol, hour, trade_time, event_id, idx, price, volume, conditions, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?',
+  insertTick:
+    'INSERT INTO ticks (symbol, trade_time, event_id, idx, price, volume) VALUES (?, ?, ?, ?, ?, ?)',
+  bumpWrites: 'UPDATE minute_live SET writes = writes + 1 WHERE symbol = ? AND minute = ?',
+  addCounters:
+    'UPDATE minute_live SET trades = trades + ?, volume_e8 = volume_e8 + ?, price_e8 = price_e8 + ?, notional_e6 = notional_e6 + ?, writes = writes + ? WHERE symbol = ? AND minute = ?',
+  claimEvent: 'INSERT INTO applied_events (event_id, applied_at) VALUES (?, ?) IF NOT EXISTS USING TTL ?',
+  releaseEvent: 'DELETE FROM applied_events WHERE event_id = ? IF EXISTS',
+  touchSymbol: 'UPDATE symbols SET last_trade_time = ?, updated_at = ? WHERE shard = 0 AND symbol = ?',
+  listSymbols: 'SELECT symbol, last_trade_time FROM symbols WHERE shard = 0',
+  liveRange:
+    'SELECT minute, trades, volume_e8, price_e8, notional_e6, writes FROM minute_live WHERE symbol = ? AND minute >= ? AND minute < ?',
+  candleMarks:
+    'SELECT minute, source_writes, revision FROM candles_1m WHERE symbol = ? AND minute >= ? AND minute < ?',
+  minuteTrades:
+    'SELECT trade_time, event_id, idx, price, volume FROM trades WHERE symbol = ? AND hour = ? AND trade_time >= ? AND trade_time < ?',
+  upsertCandle:
+    'INSERT INTO candles_1m (symbol, minute, open, high, low, close, trades, volume, vwap, avg_price, volume_e8, price_e8, notional_e6, first_trade_time, last_trade_time, source_writes, revision, finalized_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  deleteCountersBefore: 'DELETE FROM minute_live WHERE symbol = ? AND minute < ?',
+} as const;
+
+const idem = { prepare: true, isIdempotent: true } as const;
+const counter = { prepare: true, isIdempotent: false } as const;
+
+export interface LiveRow extends ScaledSums {
+  readonly minute: number;
+  readonly writes: number;
+}
+
+export interface CandleMark {
+  readonly minute: number;
+  readonly sourceWrites: number;
+  readonly revision: number;
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const ms = (v: unknown): number => (v instanceof Date ? v.getTime() : Number(v));
+
+export type WriteMode = 'batch' | 'concurrent';
+
+export class MarketStore {
+  constructor(
+    readonly client: cassandra.Client,
+    private readonly opts: { tradeTtlS: number; appliedEventTtlS: number },
+  ) {}
+
+  /** Every row of a (single-partition) query, page by page. */
+  private async all(query: string, params: unknown[]): Promise<cassandra.types.Row[]> {
+    const rows: cassandra.types.Row[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.client.execute(query, params, {
+        ...idem,
+        fetchSize: 5000,
+        ...(pageState ? { pageState } : {}),
+      });
+      rows.push(...rs.rows);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return rows;
+  }
+
+  /** Trade rows and ticks of one event, keyed on (event id, index): rewriting them is harmless. */
+  async writeTrades(
+    eventId: string,
+    trades: readonly Trade[],
+    receivedAtMs: number,
+    mode: WriteMode,
+  ): Promise<void> {
+    const received = Number.isFinite(receivedAtMs) ? new Date(receivedAtMs) : null;
+    const tradeQueries = trades.map((t, i) => ({
+      query: Q.insertTrade,
+      params: [
+        t.s,
+        new Date(hourOf(t.t)),
+        new Date(t.t),
+        eventId,
+        i,
+        t.p,
+        t.v,
+        t.c,
+        received,
+        this.opts.tradeTtlS,
+      ],
+    }));
+    const tickQueries = trades.map((t, i) => ({
+      query: Q.insertTick,
+      params: [t.s, new Date(t.t), eventId, i, t.p, t.v],
+    }));
+    if (mode === 'concurrent') {
+      await Promise.all(
+        [...tradeQueries, ...tickQueries].map((q) => this.client.execute(q.query, q.params, idem)),
+      );
+      return;
+    }
+    // Unlogged batches, one per partition: one round trip each, no batchlog.
+    const byHour = new Map<number, typeof tradeQueries>();
+    for (const [i, q] of tradeQueries.entries()) {
+      const h = hourOf(trades[i]!.t);
+      const list = byHour.get(h) ?? [];
+      list.push(q);
+      byHour.set(h, list);
+    }
+    const batches = [...byHour.values(), tickQueries].map((qs) =>
+      qs.length === 1
+        ? this.client.execute(qs[0]!.query, qs[0]!.params, idem)
+        : this.client.batch(qs, { ...idem, logged: false }),
+    );
+    await Promise.all(batches);
+  }
+
+  /** Marks the minutes an event touched as changed, so the finalizer looks at them again. */
+  async bumpWrites(symbol: string, minutes: Iterable<number>): Promise<void> {
+    await Promise.all(
+      [...minutes].map((m) => this.client.execute(Q.bumpWrites, [symbol, new Date(m)], counter)),
+    );
+  }
+
+  async touchSymbol(symbol: string, lastTradeMs: number): Promise<void> {
+    await this.client.execute(Q.touchSymbol, [new Date(lastTradeMs), new Date(), symbol], idem);
+  }
+
+  async listSymbols(): Promise<{ symbol: string; lastTradeTime: number }[]> {
+    const rs = await this.client.execute(Q.listSymbols, [], idem);
+    return rs.rows.map((r) => ({ symbol: r.symbol as string, lastTradeTime: ms(r.last_trade_time) }));
+  }
+
+  /** Claims an event for counting; false when it was counted before (a redelivery). */
+  async claimEvent(eventId: string): Promise<boolean> {
+    const rs = await this.client.execute(Q.claimEvent, [eventId, new Date(), this.opts.appliedEventTtlS], {
+      prepare: true,
+      serialConsistency: 0x0009, // LOCAL_SERIAL
+    });
+    return rs.wasApplied();
+  }
+
+  async releaseEvent(eventId: string): Promise<void> {
+    await this.client.execute(Q.releaseEvent, [eventId], { prepare: true, serialConsistency: 0x0009 });
+  }
+
+  /** One counter batch for a symbol's minutes (single partition). `bumpWrites` marks the minute changed. */
+  async addCounters(
+    symbol: string,
+    byMinute: ReadonlyMap<number, ScaledSums>,
+    bumpWrites: boolean,
+  ): Promise<void> {
+    const queries = [...byMinute].map(([minute, s]) => ({
+      query: Q.addCounters,
+      params: [s.trades, s.volumeE8, s.priceE8, s.notionalE6, bumpWrites ? 1 : 0, symbol, new Date(minute)],
+    }));
+    if (queries.length === 0) return;
+    if (queries.length === 1) await this.client.execute(queries[0]!.query, queries[0]!.params, counter);
+    else await this.client.batch(queries, { ...counter, counter: true });
+  }
+
+  async liveRange(symbol: string, fromMs: number, toMs: number): Promise<LiveRow[]> {
+    const rows: LiveRow[] = [];
+    for (const r of await this.all(Q.liveRange, [symbol, new Date(fromMs), new Date(toMs)])) {
+      rows.push({
+        minute: ms(r.minute),
+        trades: num(r.trades),
+        volumeE8: num(r.volume_e8),
+        priceE8: num(r.price_e8),
+        notionalE6: num(r.notional_e6),
+        writes: num(r.writes),
+      });
+    }
+    return rows;
+  }
+
+  async candleMarks(symbol: string, fromMs: number, toMs: number): Promise<Map<number, CandleMark>> {
+    const out = new Map<number, CandleMark>();
+    for (const r of await this.all(Q.candleMarks, [symbol, new Date(fromMs), new Date(toMs)])) {
+      const minute = ms(r.minute);
+      out.set(minute, { minute, sourceWrites: num(r.source_writes), revision: num(r.revision) });
+    }
+    return out;
+  }
+
+  /** All trades of one minute in identity order (one partition slice, paged). */
+  async minuteTrades(symbol: string, minute: number): Promise<TradeRow[]> {
+    const rows: TradeRow[] = [];
+    const params = [symbol, new Date(hourOf(minute)), new Date(minute), new Date(minute + MINUTE_MS)];
+    for (const r of await this.all(Q.minuteTrades, params)) {
+      rows.push({
+        tradeTime: ms(r.trade_time),
+        eventId: r.event_id as string,
+        idx: r.idx as number,
+        price: r.price as number,
+        volume: r.volume as number,
+      });
+    }
+    return rows;
+  }
+
+  async upsertCandle(
+    symbol: string,
+    minute: number,
+    c: Candle,
+    sourceWrites: number,
+    revision: number,
+  ): Promise<void> {
+    await this.client.execute(
+      Q.upsertCandle,
+      [
+        symbol,
+        new Date(minute),
+        c.open,
+        c.high,
+        c.low,
+        c.close,
+        c.trades,
+        c.volume,
+        c.vwap,
+        c.avgPrice,
+        c.sums.volumeE8,
+        c.sums.priceE8,
+        c.sums.notionalE6,
+        new Date(c.firstTradeTime),
+        new Date(c.lastTradeTime),
+        sourceWrites,
+        revision,
+        new Date(),
+      ],
+      idem,
+    );
+  }
+
+  async deleteCountersBefore(symbol: string, beforeMs: number): Promise<void> {
+    await this.client.execute(Q.deleteCountersBefore, [symbol, new Date(beforeMs)], idem);
+  }
+}

@@ -1,0 +1,117 @@
+import type cassandra from 'cassandra-driver';
+import type { Registry } from 'prom-client';
+import { createCassandraClient } from '../cassandra/client.ts';
+import type { CassandraConfig } from '../cassandra/config.ts';
+import { MarketStore } from '../cassandra/market-store.ts';
+import { ConfigError, type Setting } from '../config/env.ts';
+import * as p from '../config/parsers.ts';
+import type { MarketConfig } from '../market/config.ts';
+import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
+import { createRegistry } from '../observability/metrics.ts';
+import { createFunctionHost } from './server.ts';
+import type { FunctionDef } from './types.ts';
+
+export const hostSpec = {
+  port: {
+    env: 'PORT',
+    doc: 'HTTP port (Knative sets it)',
+    parse: p.int({ min: 0, max: 65535 }),
+    default: 8080,
+  } satisfies Setting<number>,
+  host: {
+    env: 'HOST',
+    doc: 'Address to listen on',
+    parse: p.text,
+    default: '0.0.0.0',
+  } satisfies Setting<string>,
+  shutdownTimeoutMs: {
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    doc: 'How long SIGTERM waits for in-flight events before exiting',
+    parse: p.int({ min: 0, max: 600_000 }),
+    default: 20_000,
+  } satisfies Setting<number>,
+} as const;
+
+/** Loads configuration or exits with code 2 and one line per problem: a bad setting never becomes a crash loop of stack traces. */
+export function loadOrExit<T>(name: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    createLogger(name).fatal({ problems: err.problems }, err.message);
+    process.exit(2);
+  }
+}
+
+export interface StartDeps {
+  readonly store: MarketStore;
+  readonly client: cassandra.Client;
+  readonly registry: Registry;
+  readonly log: Logger;
+}
+
+export interface StartOptions<E> {
+  readonly name: string;
+  readonly host: { port: number; host: string; shutdownTimeoutMs: number };
+  readonly cassandra: CassandraConfig;
+  readonly market: MarketConfig;
+  readonly build: (deps: StartDeps) => FunctionDef<E>;
+}
+
+/**
+ * Runs one function process: Cassandra session (connect retried in the background; /readyz stays false until
+ * it is up), the HTTP host, and SIGTERM/SIGINT handling that drains in-flight events.
+ */
+export async function startFunction<E>(
+  opts: StartOptions<E>,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const log = createLogger(opts.name);
+  registerSecret(opts.cassandra.password);
+  const registry = createRegistry({ service: opts.name });
+  const client = createCassandraClient(opts.cassandra, { applicationName: opts.name });
+  const store = new MarketStore(client, opts.market);
+  let connected = false;
+  let stopping = false;
+  void (async () => {
+    for (let attempt = 1; !connected && !stopping; attempt += 1) {
+      try {
+        await client.connect();
+        connected = true;
+        log.info({ attempt }, 'connected to Cassandra');
+      } catch (err) {
+        log.warn({ attempt, err: (err as Error).message }, 'Cassandra not reachable yet, retrying');
+        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
+      }
+    }
+  })();
+
+  const host = createFunctionHost(opts.build({ store, client, registry, log }), {
+    log,
+    registry,
+    ready: () => connected,
+  });
+  await host.app.listen({ port: opts.host.port, host: opts.host.host });
+  const address = host.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.host.port;
+  log.info({ port }, `${opts.name} listening`);
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping: draining in-flight events');
+    const timer = setTimeout(() => {
+      log.error('shutdown timed out, exiting');
+      process.exit(1);
+    }, opts.host.shutdownTimeoutMs);
+    timer.unref();
+    await host.close();
+    await client.shutdown();
+    clearTimeout(timer);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void stop().then(() => process.exit(0));
+    });
+  }
+  return { port, stop };
+}
