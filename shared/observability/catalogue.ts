@@ -222,6 +222,79 @@ export const METRICS = {
     'Seconds since the last valid trade was received, per symbol (staleness)',
     ['symbol'],
   ),
+  // Local dispatcher (dev/dispatcher): the KafkaSource/PingSource emulation; names follow Knative's
+  // event_count / event_dispatch_latencies so the same panels read either.
+  dispatcherDeliveries: m(
+    'counter',
+    'dispatcher',
+    'mp_dispatcher_deliveries_total',
+    'Events with a final outcome, by source and outcome (delivered, dead_lettered, dropped)',
+    ['source', 'outcome'],
+  ),
+  dispatcherAttempts: m(
+    'counter',
+    'dispatcher',
+    'mp_dispatcher_attempts_total',
+    'HTTP delivery attempts, by source and answer class (2xx, 4xx, 5xx, timeout, network)',
+    ['source', 'result'],
+  ),
+  dispatcherRetries: m(
+    'counter',
+    'dispatcher',
+    'mp_dispatcher_retries_total',
+    'Delivery attempts after the first',
+    ['source'],
+  ),
+  dispatcherDeadLetters: m(
+    'counter',
+    'dispatcher',
+    'mp_dispatcher_dead_letters_total',
+    'Events written to the dead-letter sink, by source and the last answer (HTTP status, timeout, network)',
+    ['source', 'code'],
+  ),
+  dispatcherLatency: m(
+    'histogram',
+    'dispatcher',
+    'mp_dispatcher_dispatch_latency_seconds',
+    'Duration of one HTTP delivery attempt to the sink',
+    ['source'],
+    LATENCY_BUCKETS_S,
+  ),
+  dispatcherInflight: m(
+    'gauge',
+    'dispatcher',
+    'mp_dispatcher_inflight_events',
+    'Events being delivered now',
+    ['source'],
+  ),
+  dispatcherWrapped: m(
+    'counter',
+    'dispatcher',
+    'mp_dispatcher_wrapped_records_total',
+    'Records that were not CloudEvents and were wrapped as dev.knative.kafka.event',
+    ['source'],
+  ),
+  dispatcherLag: m(
+    'gauge',
+    'dispatcher',
+    'mp_dispatcher_consumer_lag_records',
+    'Records on the topic not yet committed by the source, per partition (sampled at each commit)',
+    ['source', 'topic', 'partition'],
+  ),
+  dispatcherDuplicates: m(
+    'counter',
+    'dispatcher',
+    'mp_dispatcher_chaos_duplicates_total',
+    'Deliveries re-sent on purpose by DISPATCHER_DUPLICATE_RATIO (tests only)',
+    ['source'],
+  ),
+  dispatcherPings: m(
+    'counter',
+    'dispatcher',
+    'mp_dispatcher_pings_total',
+    'PingSource events sent, by source, trigger (schedule, manual) and outcome',
+    ['source', 'trigger', 'outcome'],
+  ),
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricKey = keyof typeof METRICS;
