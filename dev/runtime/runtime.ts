@@ -1,0 +1,343 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import type { Env } from '../../shared/config/index.ts';
+import { serviceArtifacts } from './artifacts.ts';
+import { inspectCache } from './cache.ts';
+import { cassandraContactPoints, LOCAL_DATA_CENTER, prepareCassandra, probeCassandra } from './cassandra.ts';
+import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
+import { RuntimeError } from './errors.ts';
+import { ensureJars } from './fetch.ts';
+import { kafkaBrokers, prepareKafka, probeKafka } from './kafka.ts';
+import { type RuntimePaths, runtimePaths, type ServiceName } from './paths.ts';
+import { preflightPorts, preflightTools } from './preflight.ts';
+import { type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
+import {
+  clearState,
+  type LiveJvm,
+  liveJvms,
+  ownerAlive,
+  type RuntimeEndpoints,
+  readState,
+  writeState,
+} from './state.ts';
+import { waitReady } from './wait.ts';
+
+export type { RuntimeEndpoints } from './state.ts';
+
+export interface RuntimeTimings {
+  /** Time spent fetching jars with Maven (0 when the cache was complete). */
+  readonly fetchMs: number;
+  /** From launching the JVM (or formatting its storage) until it answers. */
+  readonly kafkaMs: number;
+  readonly cassandraMs: number;
+}
+
+export interface Runtime extends RuntimeEndpoints {
+  /** true: this process started the services, and `stop()` stops them. false: reused; `stop()` does nothing. */
+  readonly owned: boolean;
+  readonly timings?: RuntimeTimings;
+  /** Resolves if a service of an owned, attached runtime dies on its own (never after `stop()`). */
+  readonly unexpectedExit?: Promise<{ service: ServiceName; code: number | null }>;
+  stop(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Settings; default: read from `env`. */
+  config?: RuntimeConfig;
+  env?: Env;
+  /** Progress lines (default: stderr with a `[runtime]` prefix). */
+  log?: (line: string) => void;
+}
+
+export interface StartOptions extends RuntimeOptions {
+  /** Leave the services running after this process exits (stop them with `stopRuntime`). */
+  detach?: boolean;
+}
+
+const defaultLog = (line: string) => process.stderr.write(`[runtime] ${line}\n`);
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function resolve(opts: RuntimeOptions): {
+  cfg: RuntimeConfig;
+  paths: RuntimePaths;
+  log: (l: string) => void;
+} {
+  const cfg = opts.config ?? loadRuntimeConfig(opts.env);
+  return { cfg, paths: runtimePaths(cfg.cacheDir), log: opts.log ?? defaultLog };
+}
+
+function describe(jvms: readonly LiveJvm[]): string {
+  return jvms.map((j) => `${j.service} pid ${j.pid}`).join(', ');
+}
+
+/**
+ * Before a start: JVMs of a crashed run (owner gone, not detached) are killed; a runtime that is still
+ * owned or detached is left alone and reported, since two runtimes cannot share one cache dir.
+ */
+async function clearLeftovers(
+  cfg: RuntimeConfig,
+  paths: RuntimePaths,
+  log: (l: string) => void,
+): Promise<void> {
+  const state = readState(paths);
+  const jvms = liveJvms(paths);
+  if (jvms.length > 0) {
+    if (state?.detached || ownerAlive(state)) {
+      const by = state?.detached ? 'detached' : `owned by pid ${state?.ownerPid}`;
+      throw new RuntimeError(
+        'ALREADY_RUNNING',
+        `a runtime is already running from ${paths.home} (${by}; ${describe(jvms)})`,
+        'reuse it (MARKET_RUNTIME=auto does) or stop it with `npm run runtime -- down`',
+      );
+    }
+    for (const jvm of jvms) {
+      log(`stopping orphaned ${jvm.service} JVM (pid ${jvm.pid}) left by a run that crashed`);
+      await terminate(jvm.pid, cfg.stopTimeoutMs);
+    }
+  }
+  clearState(paths);
+}
+
+/** Fetches jars if needed, checks tools and ports, then starts Kafka and Cassandra side by side. */
+export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
+  const { cfg, paths, log } = resolve(opts);
+  const detach = opts.detach ?? false;
+  mkdirSync(paths.home, { recursive: true });
+  await clearLeftovers(cfg, paths, log);
+
+  const artifacts = serviceArtifacts(cfg);
+  const needMaven = (['kafka', 'cassandra'] as const).some(
+    (s) => inspectCache(artifacts[s], paths).kind !== 'ready',
+  );
+  const tools = preflightTools({ env: opts.env ?? process.env }, needMaven);
+  let fetchMs = 0;
+  if (tools.mvn) {
+    // One after the other: Maven 3.8's local repository is not safe for concurrent writers.
+    for (const s of ['kafka', 'cassandra'] as const) {
+      fetchMs += await ensureJars(artifacts[s], paths, { mvn: tools.mvn, javaHome: tools.java.home, log });
+    }
+  }
+  await preflightPorts(cfg);
+
+  const endpoints: RuntimeEndpoints = {
+    kafka: { brokers: kafkaBrokers(cfg) },
+    cassandra: { contactPoints: cassandraContactPoints(cfg), localDataCenter: LOCAL_DATA_CENTER },
+  };
+  writeState(paths, {
+    ...endpoints,
+    ownerPid: detach ? null : process.pid,
+    detached: detach,
+    startedAt: new Date().toISOString(),
+  });
+
+  const started = new Map<ServiceName, SupervisedJvm>();
+  const exitCodes = new Map<ServiceName, number | null>();
+  let stopping = false;
+  let reportExit: (e: { service: ServiceName; code: number | null }) => void = () => {};
+  const unexpectedExit = new Promise<{ service: ServiceName; code: number | null }>((r) => {
+    reportExit = r;
+  });
+
+  const launch = async (service: ServiceName, args: string[]): Promise<void> => {
+    const jvm = await spawnJvm({
+      java: tools.java.bin,
+      args,
+      cwd: paths.home,
+      logFile: paths.log(service),
+      pidFile: paths.pidFile(service),
+      detached: detach,
+      graceMs: cfg.stopTimeoutMs,
+    });
+    started.set(service, jvm);
+    void jvm.exited.then((code) => {
+      exitCodes.set(service, code);
+      if (!stopping) reportExit({ service, code });
+    });
+  };
+
+  const stopAll = async (): Promise<void> => {
+    stopping = true;
+    await Promise.all(
+      [...started.entries()].map(async ([service, jvm]) => {
+        const how = await terminate(jvm.pid, cfg.stopTimeoutMs);
+        if (how === 'killed') log(`${service} did not stop within ${seconds(cfg.stopTimeoutMs)}; killed`);
+        await jvm.exited;
+        clearState(paths, service);
+      }),
+    );
+    clearState(paths);
+  };
+
+  const startKafka = async (): Promise<number> => {
+    const t0 = Date.now();
+    await launch('kafka', await prepareKafka(cfg, paths, tools.java.bin));
+    await waitReady(() => probeKafka(endpoints.kafka.brokers), {
+      service: 'Kafka',
+      logFile: paths.log('kafka'),
+      timeoutMs: cfg.startTimeoutMs,
+      exitCode: () => (exitCodes.has('kafka') ? exitCodes.get('kafka') : undefined),
+    });
+    const ms = Date.now() - t0;
+    log(`kafka ${cfg.kafkaVersion} ready on ${endpoints.kafka.brokers.join(',')} in ${seconds(ms)}`);
+    return ms;
+  };
+  const startCassandra = async (): Promise<number> => {
+    const t0 = Date.now();
+    await launch('cassandra', prepareCassandra(cfg, paths));
+    await waitReady(
+      async () => {
+        await probeCassandra(endpoints.cassandra.contactPoints, LOCAL_DATA_CENTER);
+      },
+      {
+        service: 'Cassandra',
+        logFile: paths.log('cassandra'),
+        timeoutMs: cfg.startTimeoutMs,
+        exitCode: () => (exitCodes.has('cassandra') ? exitCodes.get('cassandra') : undefined),
+        intervalMs: 500,
+      },
+    );
+    const ms = Date.now() - t0;
+    log(
+      `cassandra ${cfg.cassandraVersion} ready on ${endpoints.cassandra.contactPoints.join(',')} in ${seconds(ms)}`,
+    );
+    return ms;
+  };
+
+  log(`starting kafka and cassandra (logs: ${paths.logsDir})`);
+  const results = await Promise.allSettled([startKafka(), startCassandra()]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await stopAll();
+    throw failed.reason;
+  }
+  const [kafkaMs, cassandraMs] = results.map((r) => (r as PromiseFulfilledResult<number>).value) as [
+    number,
+    number,
+  ];
+  let stopped: Promise<void> | undefined;
+  return {
+    ...endpoints,
+    owned: true,
+    timings: { fetchMs, kafkaMs, cassandraMs },
+    ...(detach ? {} : { unexpectedExit }),
+    stop: () => {
+      stopped ??= stopAll();
+      return stopped;
+    },
+  };
+}
+
+/** A runtime already serving from this cache dir (detached or owned by another process), if it answers. */
+export async function findRunningRuntime(opts: RuntimeOptions = {}): Promise<Runtime | undefined> {
+  const { paths } = resolve(opts);
+  const state = readState(paths);
+  if (!state) return undefined;
+  const services = new Set(liveJvms(paths).map((j) => j.service));
+  if (!services.has('kafka') || !services.has('cassandra')) return undefined;
+  try {
+    await probeKafka(state.kafka.brokers);
+    await probeCassandra(state.cassandra.contactPoints, state.cassandra.localDataCenter);
+  } catch {
+    return undefined;
+  }
+  return { kafka: state.kafka, cassandra: state.cassandra, owned: false, stop: async () => {} };
+}
+
+/**
+ * What tests and the local pipeline call. MARKET_RUNTIME decides:
+ *   auto (default)  reuse a runtime that answers, else start one that lives as long as this process
+ *   embedded        always start one (fails if one is already running from the cache dir)
+ *   external        never start: use MARKET_RUNTIME_KAFKA_BROKERS + ..._CASSANDRA_CONTACT_POINTS, or a
+ *                   running runtime
+ */
+export async function acquireRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
+  const { cfg, paths } = resolve(opts);
+  if (cfg.mode === 'embedded') return startRuntime(opts);
+  if (cfg.mode === 'external' && cfg.externalKafkaBrokers && cfg.externalCassandraContactPoints) {
+    return {
+      kafka: { brokers: cfg.externalKafkaBrokers },
+      cassandra: {
+        contactPoints: cfg.externalCassandraContactPoints,
+        localDataCenter: cfg.externalCassandraDataCenter,
+      },
+      owned: false,
+      stop: async () => {},
+    };
+  }
+  const running = await findRunningRuntime(opts);
+  if (running) return running;
+  if (cfg.mode === 'external') {
+    throw new RuntimeError(
+      'NOT_RUNNING',
+      `MARKET_RUNTIME=external but no runtime answers from ${paths.home}`,
+      'start one with `npm run runtime -- up --detach`, or set MARKET_RUNTIME_KAFKA_BROKERS and MARKET_RUNTIME_CASSANDRA_CONTACT_POINTS',
+    );
+  }
+  return startRuntime(opts);
+}
+
+/** Stops whatever runs from the cache dir (detached or not). Returns what was stopped. */
+export async function stopRuntime(opts: RuntimeOptions = {}): Promise<LiveJvm[]> {
+  const { cfg, paths, log } = resolve(opts);
+  const jvms = liveJvms(paths);
+  await Promise.all(
+    jvms.map(async (jvm) => {
+      const t0 = Date.now();
+      const how = await terminate(jvm.pid, cfg.stopTimeoutMs);
+      log(
+        `${jvm.service} (pid ${jvm.pid}) ${how === 'killed' ? 'killed after the grace period' : 'stopped'} in ${seconds(Date.now() - t0)}`,
+      );
+    }),
+  );
+  clearState(paths);
+  return jvms;
+}
+
+export interface RuntimeStatus {
+  readonly home: string;
+  readonly jvms: LiveJvm[];
+  readonly state: ReturnType<typeof readState>;
+  readonly caches: Record<ServiceName, string>;
+}
+
+export function runtimeStatus(opts: RuntimeOptions = {}): RuntimeStatus {
+  const { cfg, paths } = resolve(opts);
+  const artifacts = serviceArtifacts(cfg);
+  const caches = {} as Record<ServiceName, string>;
+  for (const s of ['kafka', 'cassandra'] as const) {
+    try {
+      const c = inspectCache(artifacts[s], paths);
+      caches[s] =
+        c.kind === 'ready' ? `${c.marker.version} (${Object.keys(c.marker.files).length} jars)` : c.kind;
+    } catch (err) {
+      caches[s] = err instanceof RuntimeError ? err.problem : String(err);
+    }
+  }
+  return { home: paths.home, jvms: liveJvms(paths), state: readState(paths), caches };
+}
+
+function refuseWhileRunning(paths: RuntimePaths, what: string): void {
+  const jvms = liveJvms(paths);
+  if (jvms.length > 0) {
+    throw new RuntimeError(
+      'RUNNING',
+      `cannot ${what} while the runtime runs (${describe(jvms)})`,
+      'stop it first: `npm run runtime -- down` (or Ctrl-C the `up` that owns it)',
+    );
+  }
+}
+
+/** Wipes data, logs and rendered config (the next start formats Kafka and bootstraps Cassandra again). */
+export function resetData(opts: RuntimeOptions = {}): void {
+  const { paths } = resolve(opts);
+  refuseWhileRunning(paths, 'wipe the data');
+  for (const dir of [paths.dataDir, paths.logsDir, `${paths.home}/conf`])
+    rmSync(dir, { recursive: true, force: true });
+  clearState(paths);
+}
+
+/** Wipes the fetched jars (the next start fetches them again). */
+export function resetCache(opts: RuntimeOptions = {}): void {
+  const { paths } = resolve(opts);
+  refuseWhileRunning(paths, 'wipe the jar cache');
+  rmSync(paths.jarsDir, { recursive: true, force: true });
+}

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Runs one JVM so that it never outlives its owner.
+#   usage: watchdog.sh <pid-file> <grace-seconds> <watch-stdin: 1|0> <java> [args...]
+# With watch-stdin=1 the owner (a Node process) holds the write end of our stdin pipe; the kernel closes it
+# however the owner ends (exit, crash, SIGKILL), and EOF here makes us stop the JVM: SIGTERM, then SIGKILL
+# after the grace period. A detached runtime passes 0 and is stopped through its pid file instead.
+set -u
+pidfile=$1
+grace=$2
+watch=$3
+shift 3
+
+# Background jobs of a non-interactive shell get /dev/null as stdin; keep the owner's pipe on fd 3.
+exec 3<&0
+"$@" </dev/null 3<&- &
+jvm=$!
+echo "$jvm" >"$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
+
+stop_jvm() {
+  kill -TERM "$jvm" 2>/dev/null
+  i=0
+  while kill -0 "$jvm" 2>/dev/null && [ "$i" -lt "$grace" ]; do
+    sleep 1
+    i=$((i + 1))
+  done
+  kill -KILL "$jvm" 2>/dev/null
+}
+
+watcher=
+if [ "$watch" = 1 ]; then
+  # `read` is a builtin, so killing this subshell leaves no reader process behind.
+  { while read -r _; do :; done; stop_jvm; } <&3 &
+  watcher=$!
+fi
+exec 3<&-
+
+trap 'kill -TERM "$jvm" 2>/dev/null' TERM INT HUP
+status=0
+while :; do
+  wait "$jvm"
+  status=$?
+  kill -0 "$jvm" 2>/dev/null || break
+done
+[ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+exit "$status"

@@ -1,0 +1,2 @@
+export { createKafkaClient } from './kafkajs.ts';
+export type * from './types.ts';
