@@ -1,0 +1,208 @@
+import { type Env, loadConfig, type Setting } from '../../shared/config/env.ts';
+import * as p from '../../shared/config/parsers.ts';
+
+export const FINNHUB_DEFAULT_URL = 'wss://ws.finnhub.io';
+const MiB = 1024 * 1024;
+
+const setting = <T>(s: Setting<T>): Setting<T> => s;
+const ms = (min = 0, max = 24 * 3600 * 1000) => p.int({ min, max });
+
+/** Every bridge setting (Kafka connection settings are `shared/kafka/config.ts`). */
+export const bridgeSpec = {
+  url: setting({
+    env: 'FINNHUB_URL',
+    doc: 'Feed websocket URL without the token (without a token and at this default, the built-in replay feed is used)',
+    parse: p.url(['ws', 'wss']),
+    default: FINNHUB_DEFAULT_URL,
+  }),
+  token: setting<string | undefined>({
+    env: 'FINNHUB_TOKEN',
+    doc: 'Finnhub API key; never logged (unset: no live market, see FINNHUB_URL)',
+    parse: p.text,
+    default: undefined,
+    secret: true,
+  }),
+  symbols: setting({
+    env: 'FINNHUB_SYMBOLS',
+    doc: 'Symbols to subscribe, comma-separated, in priority order',
+    parse: p.list(p.identifier(/^[\x21-\x2b\x2d-\x7e]{1,64}$/, 'a symbol such as BINANCE:BTCUSDT or AAPL')),
+    default: ['BINANCE:BTCUSDT'],
+  }),
+  maxSymbols: setting({
+    env: 'FINNHUB_MAX_SYMBOLS',
+    doc: 'Symbols per connection the plan allows (free tier 50); symbols beyond it are refused and logged',
+    parse: p.int({ min: 1, max: 10_000 }),
+    default: 50,
+  }),
+  watchdogMs: setting({
+    env: 'FINNHUB_WATCHDOG_MS',
+    doc: 'Reconnect when no frame (trade or ping) arrived for this long; Finnhub pings about once a minute',
+    parse: ms(100),
+    default: 150_000,
+  }),
+  connectTimeoutMs: setting({
+    env: 'FINNHUB_CONNECT_TIMEOUT_MS',
+    doc: 'Websocket handshake timeout',
+    parse: ms(100),
+    default: 10_000,
+  }),
+  backoffInitialMs: setting({
+    env: 'FINNHUB_BACKOFF_INITIAL_MS',
+    doc: 'First reconnect delay ceiling (equal jitter: the delay is drawn from [d/2, d], d doubles per failure)',
+    parse: ms(1),
+    default: 1_000,
+  }),
+  backoffMaxMs: setting({
+    env: 'FINNHUB_BACKOFF_MAX_MS',
+    doc: 'Largest reconnect delay ceiling',
+    parse: ms(1),
+    default: 60_000,
+  }),
+  rateLimitBackoffMs: setting({
+    env: 'FINNHUB_RATE_LIMIT_BACKOFF_MS',
+    doc: 'Least wait after HTTP 429 on connect (a larger Retry-After wins)',
+    parse: ms(0),
+    default: 60_000,
+  }),
+  maxFrameBytes: setting({
+    env: 'BRIDGE_MAX_FRAME_BYTES',
+    doc: 'Frames larger than this are refused (counted as too_large) without parsing',
+    parse: p.int({ min: 1024, max: 64 * MiB }),
+    default: MiB,
+  }),
+  topic: setting({
+    env: 'KAFKA_TOPIC',
+    doc: 'Topic the trade-batch CloudEvents are written to',
+    parse: p.identifier(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic name'),
+    default: 'market',
+  }),
+  topicPartitions: setting({
+    env: 'KAFKA_TOPIC_PARTITIONS',
+    doc: 'Partitions when the bridge creates the topic (or grows it); key = symbol keeps per-symbol order',
+    parse: p.int({ min: 1, max: 1000 }),
+    default: 6,
+  }),
+  source: setting({
+    env: 'BRIDGE_SOURCE',
+    doc: 'CloudEvents source attribute of every record',
+    parse: p.text,
+    default: 'urn:market-pipeline:bridge',
+  }),
+  queueMaxRecords: setting({
+    env: 'BRIDGE_QUEUE_MAX_RECORDS',
+    doc: 'In-memory queue bound; beyond it records go to the disk spool',
+    parse: p.int({ min: 1, max: 10_000_000 }),
+    default: 50_000,
+  }),
+  batchMaxRecords: setting({
+    env: 'BRIDGE_BATCH_MAX_RECORDS',
+    doc: 'Most records per Kafka send (the batch in flight)',
+    parse: p.int({ min: 1, max: 100_000 }),
+    default: 2_000,
+  }),
+  batchMaxBytes: setting({
+    env: 'BRIDGE_BATCH_MAX_BYTES',
+    doc: 'Most bytes per Kafka send (stay below the broker message.max.bytes)',
+    parse: p.int({ min: 1024, max: 64 * MiB }),
+    default: MiB,
+  }),
+  kafkaStallMs: setting({
+    env: 'BRIDGE_KAFKA_STALL_MS',
+    doc: 'A send not acknowledged within this time marks Kafka unavailable (spooling starts, readiness false)',
+    parse: ms(10),
+    default: 2_000,
+  }),
+  retryInitialMs: setting({
+    env: 'BRIDGE_KAFKA_RETRY_INITIAL_MS',
+    doc: 'First pause before re-sending a failed batch (doubles, equal jitter)',
+    parse: ms(1),
+    default: 200,
+  }),
+  retryMaxMs: setting({
+    env: 'BRIDGE_KAFKA_RETRY_MAX_MS',
+    doc: 'Longest pause before re-sending a failed batch',
+    parse: ms(1),
+    default: 5_000,
+  }),
+  spoolDir: setting({
+    env: 'BRIDGE_SPOOL_DIR',
+    doc: 'Directory of the disk spool (a persistent volume in the cluster)',
+    parse: p.text,
+    default: '.cache/bridge-spool',
+  }),
+  spoolMaxBytes: setting({
+    env: 'BRIDGE_SPOOL_MAX_BYTES',
+    doc: 'Spool size limit; beyond it records are dropped and counted',
+    parse: p.int({ min: MiB, max: Number.MAX_SAFE_INTEGER }),
+    default: 1024 * MiB,
+  }),
+  spoolSegmentBytes: setting({
+    env: 'BRIDGE_SPOOL_SEGMENT_BYTES',
+    doc: 'Spool segment file size (delivered segments are deleted whole)',
+    parse: p.int({ min: 64 * 1024, max: 1024 * MiB }),
+    default: 64 * MiB,
+  }),
+  spoolFsync: setting({
+    env: 'BRIDGE_SPOOL_FSYNC',
+    doc: 'always: fsync each append; interval: at most BRIDGE_SPOOL_FSYNC_INTERVAL_MS later; never: leave it to the OS',
+    parse: p.oneOf('always', 'interval', 'never'),
+    default: 'interval' as const,
+  }),
+  spoolFsyncIntervalMs: setting({
+    env: 'BRIDGE_SPOOL_FSYNC_INTERVAL_MS',
+    doc: 'fsync period of the interval policy',
+    parse: ms(1, 60_000),
+    default: 100,
+  }),
+  shutdownTimeoutMs: setting({
+    env: 'BRIDGE_SHUTDOWN_TIMEOUT_MS',
+    doc: 'On SIGTERM, how long to wait for Kafka to take everything before saving the rest to the spool',
+    parse: ms(0),
+    default: 10_000,
+  }),
+  httpHost: setting({
+    env: 'BRIDGE_HTTP_HOST',
+    doc: 'Listen address of /healthz, /readyz, /metrics',
+    parse: p.text,
+    default: '0.0.0.0',
+  }),
+  httpPort: setting({
+    env: 'BRIDGE_HTTP_PORT',
+    doc: 'Listen port of /healthz, /readyz, /metrics (0: any free port)',
+    parse: p.int({ min: 0, max: 65_535 }),
+    default: 8080,
+  }),
+  replayRate: setting({
+    env: 'REPLAY_TRADES_PER_SECOND',
+    doc: 'Built-in replay feed (no token): generated trades per second over all symbols',
+    parse: p.num({ min: 0, max: 10_000_000 }),
+    default: 20,
+  }),
+  replayFile: setting<string | undefined>({
+    env: 'REPLAY_FILE',
+    doc: 'Built-in replay feed: replay this JSON-lines recording instead of generating',
+    parse: p.text,
+    default: undefined,
+  }),
+  replaySeed: setting({
+    env: 'REPLAY_SEED',
+    doc: 'Built-in replay feed: PRNG seed',
+    parse: p.int({ min: 0, max: 2 ** 32 - 1 }),
+    default: 1,
+  }),
+  replayDisconnectEveryMs: setting({
+    env: 'REPLAY_DISCONNECT_EVERY_MS',
+    doc: 'Built-in replay feed: server-side disconnect about this often (0: never), like Finnhub',
+    parse: ms(0),
+    default: 600_000,
+  }),
+  replayPingMs: setting({
+    env: 'REPLAY_PING_MS',
+    doc: 'Built-in replay feed: ping interval',
+    parse: ms(0),
+    default: 60_000,
+  }),
+} as const;
+
+export type BridgeConfig = ReturnType<typeof loadBridgeConfig>;
+export const loadBridgeConfig = (env: Env = process.env) => loadConfig(bridgeSpec, env);

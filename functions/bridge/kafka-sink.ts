@@ -1,0 +1,87 @@
+import type { KafkaAdmin, KafkaClient, RecordProducer } from '../../shared/kafka/index.ts';
+import type { Logger } from '../../shared/observability/index.ts';
+import { Backoff } from './backoff.ts';
+import type { BridgeSink } from './bridge.ts';
+import type { OutRecord } from './record.ts';
+
+/**
+ * The bridge's Kafka side, through the shared adapter: makes sure the topic exists (creating it with
+ * `partitions` if missing), then keeps one idempotent producer (acks=all, one request in flight). Connecting
+ * runs in the background with backoff, so the bridge starts (and spools) even while Kafka is down.
+ */
+export class KafkaSink implements BridgeSink {
+  private producer: RecordProducer | undefined;
+  private stopped = false;
+  private connecting: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly topic: string,
+    private readonly partitions: number,
+    private readonly log: Logger,
+  ) {}
+
+  get ready(): boolean {
+    return this.producer !== undefined;
+  }
+
+  start(): void {
+    this.connecting ??= this.connectLoop();
+  }
+
+  private async connectLoop(): Promise<void> {
+    const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
+    while (!this.stopped && !this.producer) {
+      let admin: KafkaAdmin | undefined;
+      try {
+        admin = await this.client.admin();
+        const created = await admin.ensureTopic(this.topic, this.partitions);
+        if (created) this.log.info({ topic: this.topic, partitions: this.partitions }, 'created Kafka topic');
+        await admin.close();
+        admin = undefined;
+        if (this.stopped) return;
+        const producer = await this.client.producer({ idempotent: true, maxInFlightRequests: 1 });
+        if (this.stopped) {
+          await producer.close();
+          return;
+        }
+        this.producer = producer;
+        this.log.info({ topic: this.topic }, 'Kafka producer connected (idempotent, acks=all)');
+      } catch (err) {
+        await admin?.close().catch(() => {});
+        const delay = backoff.next();
+        this.log.warn({ err, delayMs: delay }, 'cannot reach Kafka yet; retrying');
+        await new Promise<void>((r) => {
+          this.wake = r;
+          this.timer = setTimeout(r, delay);
+        });
+      }
+    }
+  }
+
+  async send(records: readonly OutRecord[]): Promise<void> {
+    const producer = this.producer;
+    if (!producer) throw new Error('Kafka producer not connected yet');
+    await producer.send(
+      this.topic,
+      records.map((r) => ({
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+        timestampMs: Number(r.timestamp),
+      })),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.wake?.();
+    await this.connecting?.catch(() => {});
+    const p = this.producer;
+    this.producer = undefined;
+    await p?.close().catch((err) => this.log.warn({ err }, 'producer close failed'));
+  }
+}
