@@ -25,7 +25,8 @@ export function writeFromTemplate(
   targetDir: string,
   values: Readonly<Record<string, string | number>>,
 ): string {
-  const text = readFileSync(join(runtimeSourceDir, 'templates', template), 'utf8');
+  // `.tmpl`: formatters must not touch the files, `{{x}}` is not valid YAML or XML.
+  const text = readFileSync(join(runtimeSourceDir, 'templates', `${template}.tmpl`), 'utf8');
   mkdirSync(targetDir, { recursive: true });
   const target = join(targetDir, template);
   writeFileSync(target, renderTemplate(text, values));
