@@ -1,6 +1,12 @@
 import * as ff from '@google-cloud/functions-framework';
+import type { Registry } from 'prom-client';
+import { createCassandraClient } from '../cassandra/client.ts';
+import { loadCassandraConfig } from '../cassandra/config.ts';
+import { MarketStore } from '../cassandra/market-store.ts';
 import { CONTENT_TYPE_AVRO } from '../contract/event.ts';
-import type { Logger } from '../observability/logger.ts';
+import { loadMarketConfig, type MarketConfig } from '../market/config.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
+import { createRegistry } from '../observability/metrics.ts';
 import type { FunctionDef, HeaderMap } from './types.ts';
 
 /**
@@ -27,4 +33,26 @@ export function registerWithFunctionsFramework<E>(def: FunctionDef<E>, log: Logg
     const event = def.decode(headers as HeaderMap, body);
     await def.handle(event, { log });
   });
+}
+
+export interface FrameworkDeps {
+  readonly store: MarketStore;
+  readonly market: MarketConfig;
+  readonly registry: Registry;
+}
+
+/**
+ * Registration for `functions-framework --target=<name>`: reads the same configuration as the fastify main and
+ * hands the handler its store.
+ */
+export function registerFromEnv<E>(name: string, build: (deps: FrameworkDeps) => FunctionDef<E>): void {
+  const market = loadMarketConfig();
+  const store = new MarketStore(
+    createCassandraClient(loadCassandraConfig(), { applicationName: name }),
+    market,
+  );
+  registerWithFunctionsFramework(
+    build({ store, market, registry: createRegistry({ service: name }) }),
+    createLogger(name),
+  );
 }

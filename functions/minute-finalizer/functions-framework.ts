@@ -1,0 +1,18 @@
+// Entry for `functions-framework --target=minute-finalizer --source=functions/minute-finalizer/functions-framework.ts`.
+import { registerFromEnv } from '../../shared/host/functions-framework.ts';
+import { registerMetrics } from '../../shared/observability/metrics.ts';
+import { minuteFinalizer } from './handler.ts';
+
+registerFromEnv('minute-finalizer', ({ store, market, registry }) =>
+  minuteFinalizer({
+    store,
+    ...market,
+    metrics: registerMetrics(registry, [
+      'finalizerRuns',
+      'finalizerRunDuration',
+      'finalizerMinutes',
+      'finalizerCorrections',
+      'finalizedMinute',
+    ]),
+  }),
+);

@@ -1,0 +1,13 @@
+// Entry for `functions-framework --target=trade-writer --source=functions/trade-writer/functions-framework.ts`.
+import { registerFromEnv } from '../../shared/host/functions-framework.ts';
+import { registerMetrics } from '../../shared/observability/metrics.ts';
+import { tradeWriter } from './handler.ts';
+
+registerFromEnv('trade-writer', ({ store, market, registry }) =>
+  tradeWriter({
+    store,
+    mode: 'batch',
+    finalizeHorizonS: market.finalizeHorizonS,
+    metrics: registerMetrics(registry, ['lateTrades']),
+  }),
+);
