@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import { buildTradeBatchEvent, toKafkaRecord } from '../../shared/contract/index.ts';
-import { type Logger, registerMetrics } from '../../shared/observability/index.ts';
+import { type Logger, registerMetrics, registerSecret } from '../../shared/observability/index.ts';
 import type { BridgeConfig } from './config.ts';
 import { Delivery, type RecordSink } from './delivery.ts';
 import { BridgeErrors } from './errors.ts';
@@ -65,6 +65,7 @@ export class Bridge {
 
   constructor(private readonly deps: BridgeDeps) {
     const { config, logger, registry } = deps;
+    registerSecret(config.token);
     this.log = logger;
     this.metrics = registerMetrics(registry, BRIDGE_METRIC_KEYS);
     const m = this.metrics;
