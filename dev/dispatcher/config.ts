@@ -1,0 +1,95 @@
+import { type Env, loadConfig, type Setting } from '../../shared/config/env.ts';
+import * as p from '../../shared/config/parsers.ts';
+import type { Renderer } from './manifests.ts';
+
+/** `name=url` pairs: which local URL stands for each Knative Service a sink ref names. */
+export function sinkMap(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of p.list()(raw)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new Error(`expected name=url, got ${JSON.stringify(item)}`);
+    const name = item.slice(0, eq).trim();
+    const url = p.url(['http', 'https'])(item.slice(eq + 1).trim());
+    if (name in out) throw new Error(`${name} is mapped twice`);
+    out[name] = url;
+  }
+  return out;
+}
+
+export const dispatcherSpec = {
+  manifests: {
+    env: 'DISPATCHER_MANIFESTS',
+    doc: 'Kustomization folder, folder of YAML, or YAML file holding the KafkaSource/PingSource/KafkaSink objects',
+    parse: p.text,
+    default: 'knative/overlays/local',
+  } satisfies Setting<string>,
+  renderer: {
+    env: 'DISPATCHER_RENDERER',
+    doc: 'How to render a kustomization: kubectl (`kubectl kustomize`), files (resources + namespace only), auto (kubectl when on PATH)',
+    parse: p.oneOf('auto', 'kubectl', 'files'),
+    default: 'auto',
+  } satisfies Setting<Renderer>,
+  sinks: {
+    env: 'DISPATCHER_SINKS',
+    doc: 'Local URL of each sink ref, `name=url` comma-separated (e.g. trade-writer=http://127.0.0.1:8081); key `name` or `namespace/name`',
+    parse: sinkMap,
+    default: {},
+  } satisfies Setting<Record<string, string>>,
+  sources: {
+    env: 'DISPATCHER_SOURCES',
+    doc: 'Names of the sources to run, comma-separated (unset: every KafkaSource and PingSource in the manifests)',
+    parse: p.list(),
+    default: undefined,
+  } satisfies Setting<string[] | undefined>,
+  host: {
+    env: 'DISPATCHER_HOST',
+    doc: 'Address of the health/readiness/metrics/ping HTTP server',
+    parse: p.text,
+    default: '127.0.0.1',
+  } satisfies Setting<string>,
+  port: {
+    env: 'DISPATCHER_PORT',
+    doc: 'Port of the health/readiness/metrics/ping HTTP server (0: any free port)',
+    parse: p.int({ min: 0, max: 65535 }),
+    default: 8070,
+  } satisfies Setting<number>,
+  commitIntervalMs: {
+    env: 'DISPATCHER_COMMIT_INTERVAL_MS',
+    doc: 'How often completed offsets are committed (Knative: 5000; shorter locally so restarts redeliver less)',
+    parse: p.int({ min: 50, max: 600_000 }),
+    default: 1000,
+  } satisfies Setting<number>,
+  maxInFlight: {
+    env: 'DISPATCHER_MAX_INFLIGHT',
+    doc: 'unordered sources: events in flight per consumer (Knative: max.poll.records = 50)',
+    parse: p.int({ min: 1, max: 10_000 }),
+    default: 50,
+  } satisfies Setting<number>,
+  shutdownGraceMs: {
+    env: 'DISPATCHER_SHUTDOWN_GRACE_MS',
+    doc: 'On SIGTERM/SIGINT, how long in-flight deliveries may finish before they are abandoned (uncommitted, redelivered later)',
+    parse: p.int({ min: 0, max: 600_000 }),
+    default: 10_000,
+  } satisfies Setting<number>,
+  duplicateRatio: {
+    env: 'DISPATCHER_DUPLICATE_RATIO',
+    doc: 'TEST ONLY chaos: share (0..1) of delivered events POSTed a second time, to prove the functions are idempotent',
+    parse: p.num({ min: 0, max: 1 }),
+    default: 0,
+  } satisfies Setting<number>,
+  pingSchedule: {
+    env: 'DISPATCHER_PING_SCHEDULE',
+    doc: 'Fire PingSources on their cron schedule (false: only on POST /ping/<name>)',
+    parse: p.bool,
+    default: true,
+  } satisfies Setting<boolean>,
+  pingTimeoutMs: {
+    env: 'DISPATCHER_PING_TIMEOUT_MS',
+    doc: 'Timeout of one PingSource delivery',
+    parse: p.int({ min: 1, max: 600_000 }),
+    default: 30_000,
+  } satisfies Setting<number>,
+} as const;
+
+export type DispatcherConfig = ReturnType<typeof loadDispatcherConfig>;
+export const loadDispatcherConfig = (env: Env = process.env) => loadConfig(dispatcherSpec, env);

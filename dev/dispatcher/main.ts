@@ -1,0 +1,92 @@
+/**
+ * Local KafkaSource/PingSource dispatcher: `tsx dev/dispatcher/main.ts`. The only place that reads the
+ * environment and handles signals; everything else takes its settings as arguments.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../../shared/config/env.ts';
+import { kafkaClientOptions, loadKafkaConfig } from '../../shared/kafka/config.ts';
+import { createKafkaClient } from '../../shared/kafka/index.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
+import { createRegistry } from '../../shared/observability/metrics.ts';
+import { loadDispatcherConfig } from './config.ts';
+import { DispatcherSetupError, startDispatcher } from './dispatcher.ts';
+import { loadManifests, ManifestError } from './manifests.ts';
+import { createServer } from './server.ts';
+
+const log = createLogger('dispatcher');
+
+async function main(): Promise<void> {
+  const cfg = loadDispatcherConfig();
+  const manifests = await loadManifests(cfg.manifests, cfg.renderer);
+  const needsKafka = manifests.kafkaSources.some((s) => !cfg.sources || cfg.sources.includes(s.name));
+  const kafka = needsKafka
+    ? createKafkaClient({
+        ...kafkaClientOptions(loadKafkaConfig(), {
+          clientId: 'dispatcher',
+          readFile: (f) => readFileSync(f, 'utf8'),
+        }),
+        logger: log.child({ component: 'kafka' }),
+      })
+    : undefined;
+  const registry = createRegistry({ service: 'dispatcher' });
+  if (cfg.duplicateRatio > 0)
+    log.warn({ ratio: cfg.duplicateRatio }, 'chaos: re-sending a share of delivered events');
+  const dispatcher = await startDispatcher({
+    manifests,
+    sinks: cfg.sinks,
+    ...(cfg.sources ? { sources: cfg.sources } : {}),
+    ...(kafka ? { kafka } : {}),
+    logger: log,
+    registry,
+    commitIntervalMs: cfg.commitIntervalMs,
+    maxInFlight: cfg.maxInFlight,
+    shutdownGraceMs: cfg.shutdownGraceMs,
+    duplicateRatio: cfg.duplicateRatio,
+    pingTimeoutMs: cfg.pingTimeoutMs,
+    pingSchedule: cfg.pingSchedule,
+  });
+  const server = createServer(dispatcher, registry);
+  const address = await server.listen({ host: cfg.host, port: cfg.port });
+  log.info(
+    { address, kafkaSources: dispatcher.kafkaSources, pingSources: dispatcher.pingSources },
+    'dispatcher up',
+  );
+
+  let shuttingDown = false;
+  const shutdown = (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal, graceMs: cfg.shutdownGraceMs }, 'stopping');
+    // A stuck broker must not keep the process forever: grace for deliveries plus time to commit and leave.
+    const hard = setTimeout(() => {
+      log.error('shutdown took too long; exiting without a clean group leave');
+      process.exit(1);
+    }, cfg.shutdownGraceMs + 30_000);
+    hard.unref();
+    void (async () => {
+      try {
+        await dispatcher.stop();
+        await kafka?.close();
+        await server.close();
+        log.flush();
+        process.exit(0);
+      } catch (err) {
+        log.error({ err }, 'unclean shutdown');
+        log.flush();
+        process.exit(1);
+      }
+    })();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  const known =
+    err instanceof ConfigError || err instanceof ManifestError || err instanceof DispatcherSetupError;
+  if (known) log.error((err as Error).message);
+  else log.error({ err }, 'dispatcher failed');
+  log.flush();
+  process.exitCode = 1;
+  setTimeout(() => process.exit(1), 200).unref();
+});
