@@ -37,7 +37,7 @@ export class MemorySink implements BridgeSink {
     if (this.mode === 'fail') throw new Error('broker not available');
     if (this.mode === 'hang') {
       await new Promise<void>((resolve) => this.hung.push(resolve));
-      if (this.mode !== 'ok') throw new Error('request timed out');
+      if ((this.mode as MemorySink['mode']) !== 'ok') throw new Error('request timed out');
     }
     this.acked.push(...records);
   }
