@@ -1,4 +1,5 @@
 import { mkdirSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../../shared/config/index.ts';
 import { serviceArtifacts } from './artifacts.ts';
 import { inspectCache } from './cache.ts';
@@ -14,9 +15,12 @@ import {
   clearState,
   type LiveJvm,
   liveJvms,
+  otherUsers,
   ownerAlive,
   type RuntimeEndpoints,
   readState,
+  registerUser,
+  unregisterUser,
   writeState,
 } from './state.ts';
 import { waitReady } from './wait.ts';
@@ -155,6 +159,13 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
   };
 
   const stopAll = async (): Promise<void> => {
+    let waitingFor = otherUsers(paths);
+    if (waitingFor.length > 0)
+      log(`waiting for pid ${waitingFor.join(', ')} to finish using the runtime ...`);
+    while (waitingFor.length > 0 && started.size > 0) {
+      await sleep(500);
+      waitingFor = otherUsers(paths);
+    }
     stopping = true;
     await Promise.all(
       [...started.entries()].map(async ([service, jvm]) => {
@@ -239,7 +250,25 @@ export async function findRunningRuntime(opts: RuntimeOptions = {}): Promise<Run
   } catch {
     return undefined;
   }
-  return { kafka: state.kafka, cassandra: state.cassandra, owned: false, stop: async () => {} };
+  registerUser(paths);
+  let released = false;
+  return {
+    kafka: state.kafka,
+    cassandra: state.cassandra,
+    owned: false,
+    stop: async () => {
+      if (released) return;
+      released = true;
+      unregisterUser(paths);
+    },
+  };
+}
+
+/** True while another live process is starting a runtime from this cache dir. */
+function startingElsewhere(cfg: RuntimeConfig, paths: RuntimePaths): boolean {
+  const state = readState(paths);
+  if (!state || !(state.detached || ownerAlive(state))) return false;
+  return Date.now() - Date.parse(state.startedAt) < cfg.startTimeoutMs && liveJvms(paths).length > 0;
 }
 
 /**
@@ -263,7 +292,15 @@ export async function acquireRuntime(opts: RuntimeOptions = {}): Promise<Runtime
       stop: async () => {},
     };
   }
-  const running = await findRunningRuntime(opts);
+  let running = await findRunningRuntime(opts);
+  if (!running && startingElsewhere(cfg, paths)) {
+    // Two test runs started together: the second waits for the first's runtime instead of failing.
+    (opts.log ?? defaultLog)('another process is starting the runtime; waiting for it ...');
+    while (!running && startingElsewhere(cfg, paths)) {
+      await sleep(500);
+      running = await findRunningRuntime(opts);
+    }
+  }
   if (running) return running;
   if (cfg.mode === 'external') {
     throw new RuntimeError(

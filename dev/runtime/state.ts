@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { RuntimePaths, ServiceName } from './paths.ts';
 import { findJvms, isAlive, isOurJvm, readPid } from './processes.ts';
 
@@ -62,4 +63,39 @@ export function ownerAlive(state: RuntimeState | undefined): boolean {
 
 export function hasState(paths: RuntimePaths): boolean {
   return existsSync(paths.stateFile);
+}
+
+/**
+ * Processes that reuse a runtime they did not start (e.g. a second test run) register here, so the
+ * owner waits for them before stopping it instead of pulling it out from under their tests.
+ */
+function usersDir(paths: RuntimePaths): string {
+  return join(paths.stateDir, 'users');
+}
+
+export function registerUser(paths: RuntimePaths, pid = process.pid): void {
+  mkdirSync(usersDir(paths), { recursive: true });
+  writeFileSync(join(usersDir(paths), String(pid)), '');
+}
+
+export function unregisterUser(paths: RuntimePaths, pid = process.pid): void {
+  rmSync(join(usersDir(paths), String(pid)), { force: true });
+}
+
+/** Live registered users other than this process; entries of dead processes are removed on the way. */
+export function otherUsers(paths: RuntimePaths): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(usersDir(paths));
+  } catch {
+    return [];
+  }
+  const live: number[] = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    if (isAlive(pid)) live.push(pid);
+    else unregisterUser(paths, pid);
+  }
+  return live;
 }

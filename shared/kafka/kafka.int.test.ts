@@ -122,8 +122,10 @@ describe('shared/kafka against the real broker', () => {
         keys.map((key) => ({ key, value: JSON.stringify({ key, i }) })),
       ),
     );
-    const reports = (await Promise.all(sends)).flat();
-    expect(reports).toHaveLength(60);
+    const reports = await Promise.all(sends);
+    // One report per partition written by a send; every one acknowledged.
+    for (const r of reports)
+      expect(r.every((d) => d.topic === topic && Number(d.baseOffset) >= 0)).toBe(true);
     await producer.close();
 
     const seen = collector();

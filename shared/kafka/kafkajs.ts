@@ -2,6 +2,7 @@
  * The only file that knows kafkajs. To change the client library, reimplement `createKafkaClient` here
  * against the types in `types.ts`; nothing else in the project has to change.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Admin,
   type Consumer,
@@ -98,11 +99,25 @@ function toMessage(r: OutgoingRecord): Message {
   return m;
 }
 
-function isUnknownTopic(err: unknown): boolean {
-  const e = err as { type?: string; errors?: unknown[] } | undefined;
-  if (e?.type === 'UNKNOWN_TOPIC_OR_PARTITION') return true;
-  return Array.isArray(e?.errors) && e.errors.length > 0 && e.errors.every(isUnknownTopic);
+/** kafkajs wraps the broker's answer in retry errors (`cause`) and aggregates (`errors`). */
+function hasErrorType(err: unknown, types: readonly string[], depth = 0): boolean {
+  const e = err as { type?: string; errors?: unknown[]; cause?: unknown } | undefined;
+  if (!e || depth > 5) return false;
+  if (e.type !== undefined && types.includes(e.type)) return true;
+  if (Array.isArray(e.errors) && e.errors.length > 0) {
+    return e.errors.every((x) => hasErrorType(x, types, depth + 1));
+  }
+  return hasErrorType(e.cause, types, depth + 1);
 }
+const isUnknownTopic = (err: unknown) => hasErrorType(err, ['UNKNOWN_TOPIC_OR_PARTITION']);
+const isTopicNotReadyYet = (err: unknown) =>
+  hasErrorType(err, ['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/**
+ * Topic creation and deletion complete asynchronously on a KRaft broker: its metadata can lag the
+ * controller's answer. Callers rely on "created" meaning usable and "deleted" meaning gone.
+ */
+const TOPIC_CHANGE_VISIBLE_TIMEOUT_MS = 30_000;
 
 export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
   if (opts.brokers.length === 0) throw new Error('createKafkaClient: at least one broker is required');
@@ -203,13 +218,29 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
     const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
     return topics[0]?.partitions.length ?? 0;
   };
+  /** kafkajs's own `waitForLeaders` gives up on UNKNOWN_TOPIC_OR_PARTITION, which KRaft answers at first. */
+  const untilUsable = async (topic: string, partitions: number): Promise<void> => {
+    const deadline = Date.now() + TOPIC_CHANGE_VISIBLE_TIMEOUT_MS;
+    for (;;) {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const parts = topics[0]?.partitions ?? [];
+        if (parts.length >= partitions && parts.every((p) => p.leader >= 0)) return;
+      } catch (err) {
+        if (!isTopicNotReadyYet(err)) throw err;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`topic ${topic} has no leaders for ${partitions} partitions yet`);
+      await sleep(100);
+    }
+  };
   return {
     async ensureTopic(name: string, partitions: number, opts: TopicOptions = {}) {
       if (!Number.isInteger(partitions) || partitions < 1) throw new RangeError('partitions must be >= 1');
       const existing = await admin.listTopics();
       if (!existing.includes(name)) {
         const created = await admin.createTopics({
-          waitForLeaders: true,
+          waitForLeaders: false,
           topics: [
             {
               topic: name,
@@ -220,11 +251,16 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
           ],
         });
         // false means a concurrent creator won the race: the topic exists, which is all we asked for.
-        if (created) return true;
+        if (created) {
+          await untilUsable(name, partitions);
+          return true;
+        }
       }
+      await untilUsable(name, 1);
       const have = await partitionCount(name);
       if (have >= partitions) return false;
       await admin.createPartitions({ topicPartitions: [{ topic: name, count: partitions }] });
+      await untilUsable(name, partitions);
       return true;
     },
     async deleteTopics(names) {
@@ -236,6 +272,14 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
         await admin.deleteTopics({ topics: present });
       } catch (err) {
         if (!isUnknownTopic(err)) throw err;
+      }
+      const deadline = Date.now() + TOPIC_CHANGE_VISIBLE_TIMEOUT_MS;
+      for (;;) {
+        const listed = new Set(await admin.listTopics());
+        const left = present.filter((n) => listed.has(n));
+        if (left.length === 0) return;
+        if (Date.now() > deadline) throw new Error(`topics still listed after deletion: ${left.join(', ')}`);
+        await sleep(100);
       }
     },
     listTopics: () => admin.listTopics(),
