@@ -126,6 +126,7 @@ export class Bridge {
       onFrame: (frame, receivedAt) => this.onFrame(frame, receivedAt),
       onEvent: (ev) => this.onFeedEvent(ev),
     });
+    this.installCollectors();
   }
 
   private onFeedEvent(ev: FeedEvent): void {
@@ -205,15 +206,21 @@ export class Bridge {
     this.delivery.push(records);
   }
 
-  /** Updates scrape-time gauges (queue/spool depth, trade age). */
-  refreshGauges(now: number = performance.timeOrigin + performance.now()): void {
+  /** Gauges computed at scrape time: prom-client calls `collect` of each before reading it. */
+  private installCollectors(): void {
     const m = this.metrics;
-    m.bridgeQueueDepth.set(this.delivery.queued);
-    m.bridgeSpoolDepth.set(this.spool.depth);
-    m.bridgeSpoolBytes.set(this.spool.bytes);
-    m.bridgeSocketOpen.set(this.feed.isOpen ? 1 : 0);
-    for (const [symbol, at] of this.lastTrade)
-      m.bridgeLastTradeAge.set({ symbol }, Math.max(0, now - at) / 1000);
+    const on = (g: object, fn: () => void) => {
+      (g as { collect?: () => void }).collect = fn;
+    };
+    on(m.bridgeQueueDepth, () => m.bridgeQueueDepth.set(this.delivery.queued));
+    on(m.bridgeSpoolDepth, () => m.bridgeSpoolDepth.set(this.spool.depth));
+    on(m.bridgeSpoolBytes, () => m.bridgeSpoolBytes.set(this.spool.bytes));
+    on(m.bridgeSocketOpen, () => m.bridgeSocketOpen.set(this.feed.isOpen ? 1 : 0));
+    on(m.bridgeLastTradeAge, () => {
+      const now = performance.timeOrigin + performance.now();
+      for (const [symbol, at] of this.lastTrade)
+        m.bridgeLastTradeAge.set({ symbol }, Math.max(0, now - at) / 1000);
+    });
   }
 
   /** Why the bridge is not ready ([] = ready): socket open, producer ready, not spooling. */

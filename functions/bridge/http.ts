@@ -17,7 +17,6 @@ export async function startHttp(
     return { ready: reasons.length === 0, reasons };
   });
   app.get('/metrics', async (_req, reply) => {
-    bridge.refreshGauges();
     reply.header('content-type', registry.contentType);
     return registry.metrics();
   });

@@ -79,7 +79,15 @@ export class KafkaSink implements BridgeSink {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
-    await this.connecting?.catch(() => {});
+    // A connect attempt against a dead broker can take a while; do not hold shutdown hostage to it.
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.connecting?.catch(() => {}),
+      new Promise<void>((r) => {
+        t = setTimeout(r, 1_000);
+      }),
+    ]);
+    clearTimeout(t);
     const p = this.producer;
     this.producer = undefined;
     await p?.close().catch((err) => this.log.warn({ err }, 'producer close failed'));
