@@ -1,0 +1,202 @@
+import { gauge, increase, quantile, rate } from './promql.ts';
+import type { PromPanel } from './types.ts';
+
+/** Pipeline-health panels: PromQL over the catalogue's metrics (shared/observability/catalogue.ts). */
+
+export const tradesPerSecond = {
+  id: 'tradesPerSecond',
+  source: 'prometheus',
+  title: 'Trades / s',
+  description: 'Trades received by the bridge, acknowledged by Kafka, and handled by each function.',
+  viz: 'line',
+  targets: [
+    { expr: `sum(${rate('bridgeTrades')})`, legend: 'received (bridge)' },
+    { expr: `sum(${rate('bridgeTradesAcked')})`, legend: 'acked by Kafka' },
+    { expr: `sum by (function) (${rate('functionTrades')})`, legend: '{{function}}' },
+  ],
+  unit: 'short',
+  decimals: 1,
+  local: { kind: 'rate', metric: 'functionTrades', match: { function: 'trade-writer' } },
+  metrics: ['bridgeTrades', 'bridgeTradesAcked', 'functionTrades'],
+} as const satisfies PromPanel;
+
+export const pipelineLatency = {
+  id: 'pipelineLatency',
+  source: 'prometheus',
+  title: 'End-to-end latency',
+  description: 'From the bridge receiving a frame to the function finishing its write: p50 and p99.',
+  viz: 'line',
+  targets: [
+    { expr: quantile(0.5, 'pipelineLatency', ['function']), legend: 'p50 {{function}}' },
+    { expr: quantile(0.99, 'pipelineLatency', ['function']), legend: 'p99 {{function}}' },
+  ],
+  unit: 's',
+  local: { kind: 'quantiles', metric: 'pipelineLatency', quantiles: [0.5, 0.99] },
+  metrics: ['pipelineLatency'],
+} as const satisfies PromPanel;
+
+export const deadLetters = {
+  id: 'deadLetters',
+  source: 'prometheus',
+  title: 'Dead letters',
+  description: 'Events written to the dead-letter sink in the last 5 minutes, by source and last answer.',
+  viz: 'line',
+  targets: [
+    {
+      expr: `sum by (source, code) (${increase('dispatcherDeadLetters', '5m')})`,
+      legend: '{{source}} {{code}}',
+    },
+  ],
+  unit: 'short',
+  decimals: 0,
+  local: { kind: 'sum', metric: 'dispatcherDeadLetters' },
+  metrics: ['dispatcherDeadLetters'],
+} as const satisfies PromPanel;
+
+export const lastTradeAge = {
+  id: 'lastTradeAge',
+  source: 'prometheus',
+  title: 'Last-trade age',
+  description: 'Seconds since the newest trade was written (functions) and received (bridge), per symbol.',
+  viz: 'line',
+  targets: [
+    { expr: `time() - max by (symbol) (${gauge('lastTradeTime')})`, legend: 'written {{symbol}}' },
+    { expr: `max by (symbol) (${gauge('bridgeLastTradeAge')})`, legend: 'received {{symbol}}' },
+  ],
+  unit: 's',
+  decimals: 1,
+  local: { kind: 'rowAge', panel: 'lastTrade' },
+  metrics: ['lastTradeTime', 'bridgeLastTradeAge'],
+} as const satisfies PromPanel;
+
+export const finalizedStaleness = {
+  id: 'finalizedStaleness',
+  source: 'prometheus',
+  title: 'Finalized-minute staleness',
+  description:
+    'Seconds since the start of the newest finalized minute, per symbol (about 70 s when healthy).',
+  viz: 'line',
+  targets: [{ expr: `time() - max by (symbol) (${gauge('finalizedMinute')})`, legend: '{{symbol}}' }],
+  unit: 's',
+  decimals: 0,
+  local: { kind: 'age', metric: 'finalizedMinute' },
+  metrics: ['finalizedMinute'],
+} as const satisfies PromPanel;
+
+export const deliveries = {
+  id: 'deliveries',
+  source: 'prometheus',
+  title: 'Deliveries / s',
+  description: 'Events with a final outcome per second, by source and outcome, and retries per second.',
+  viz: 'line',
+  targets: [
+    {
+      expr: `sum by (source, outcome) (${rate('dispatcherDeliveries')})`,
+      legend: '{{source}} {{outcome}}',
+    },
+    { expr: `sum by (source) (${rate('dispatcherRetries')})`, legend: '{{source}} retries' },
+  ],
+  unit: 'short',
+  metrics: ['dispatcherDeliveries', 'dispatcherRetries'],
+} as const satisfies PromPanel;
+
+export const consumerLag = {
+  id: 'consumerLag',
+  source: 'prometheus',
+  title: 'Consumer lag',
+  description: 'Records on the topics not yet committed by each source.',
+  viz: 'line',
+  targets: [{ expr: `sum by (source) (${gauge('dispatcherLag')})`, legend: '{{source}}' }],
+  unit: 'short',
+  decimals: 0,
+  local: { kind: 'sum', metric: 'dispatcherLag' },
+  metrics: ['dispatcherLag'],
+} as const satisfies PromPanel;
+
+export const functionLatency = {
+  id: 'functionLatency',
+  source: 'prometheus',
+  title: 'Function and delivery latency (p99)',
+  description: 'p99 of handling one event, of one HTTP delivery attempt, and of a Kafka acknowledgement.',
+  viz: 'line',
+  targets: [
+    { expr: quantile(0.99, 'functionDuration', ['function']), legend: 'handle {{function}}' },
+    { expr: quantile(0.99, 'dispatcherLatency', ['source']), legend: 'deliver {{source}}' },
+    { expr: quantile(0.99, 'bridgeAckLatency'), legend: 'bridge receive→ack' },
+  ],
+  unit: 's',
+  metrics: ['functionDuration', 'dispatcherLatency', 'bridgeAckLatency'],
+} as const satisfies PromPanel;
+
+export const functionErrors = {
+  id: 'functionErrors',
+  source: 'prometheus',
+  title: 'Function errors / s',
+  description: 'Failed events per second, by function and error code.',
+  viz: 'line',
+  targets: [{ expr: `sum by (function, code) (${rate('functionErrors')})`, legend: '{{function}} {{code}}' }],
+  unit: 'short',
+  metrics: ['functionErrors'],
+} as const satisfies PromPanel;
+
+export const functionScale = {
+  id: 'functionScale',
+  source: 'prometheus',
+  title: 'Function scale',
+  description: 'Instances reporting per function (one series per scraped pod) and events in flight.',
+  viz: 'line',
+  targets: [
+    { expr: `count by (function) (${gauge('functionInflight')})`, legend: 'instances {{function}}' },
+    { expr: `sum by (function) (${gauge('functionInflight')})`, legend: 'in flight {{function}}' },
+  ],
+  unit: 'short',
+  decimals: 0,
+  metrics: ['functionInflight'],
+} as const satisfies PromPanel;
+
+export const finalizer = {
+  id: 'finalizer',
+  source: 'prometheus',
+  title: 'Finalizer',
+  description: 'Minutes finalized and re-finalized, and counter corrections, in the last 5 minutes.',
+  viz: 'line',
+  targets: [
+    { expr: `sum by (outcome) (${increase('finalizerMinutes', '5m')})`, legend: 'minutes {{outcome}}' },
+    { expr: `sum(${increase('finalizerCorrections', '5m')})`, legend: 'corrections' },
+    { expr: `sum by (outcome) (${increase('finalizerRuns', '5m')})`, legend: 'runs {{outcome}}' },
+  ],
+  unit: 'short',
+  decimals: 0,
+  metrics: ['finalizerMinutes', 'finalizerCorrections', 'finalizerRuns'],
+} as const satisfies PromPanel;
+
+export const bridgeState = {
+  id: 'bridgeState',
+  source: 'prometheus',
+  title: 'Bridge',
+  description: 'Feed socket open, Kafka available (1 = yes), and records waiting in the disk spool.',
+  viz: 'line',
+  targets: [
+    { expr: `max(${gauge('bridgeSocketOpen')})`, legend: 'socket open' },
+    { expr: `max(${gauge('bridgeKafkaAvailable')})`, legend: 'kafka available' },
+    { expr: `sum(${gauge('bridgeSpoolDepth')})`, legend: 'spooled records' },
+  ],
+  unit: 'short',
+  decimals: 0,
+  metrics: ['bridgeSocketOpen', 'bridgeKafkaAvailable', 'bridgeSpoolDepth'],
+} as const satisfies PromPanel;
+
+export const HEALTH_PANELS = [
+  tradesPerSecond,
+  pipelineLatency,
+  deadLetters,
+  lastTradeAge,
+  finalizedStaleness,
+  consumerLag,
+  deliveries,
+  functionLatency,
+  functionErrors,
+  functionScale,
+  finalizer,
+  bridgeState,
+] as const satisfies readonly PromPanel[];

@@ -1,0 +1,166 @@
+import type cassandra from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestKeyspace, type TestKeyspace } from '../../test/cassandra.ts';
+import { expectedCandle } from '../../test/market-fixtures.ts';
+import { createCassandraClient } from '../cassandra/client.ts';
+import type { Trade } from '../contract/types.ts';
+import { MINUTE_MS, minuteOf } from '../market/time.ts';
+import {
+  type CqlPanel,
+  cqlPanel,
+  MARKET_PANELS,
+  type PanelResult,
+  renderCql,
+  runCql,
+  runPanel,
+  SYMBOL_VARIABLE,
+} from './index.ts';
+import { seedMarket } from './test-market.ts';
+
+const M0 = minuteOf(Date.now()) - 10 * MINUTE_MS;
+const BTC = 'BINANCE:BTCUSDT';
+const QUOTED = "O'Q:X"; // a quote in the symbol: the rendered literal must hold it
+const vars = (symbol: string, fromMs = M0 - MINUTE_MS, toMs = M0 + 3 * MINUTE_MS) => ({
+  symbol,
+  fromMs,
+  toMs,
+});
+
+let ks: TestKeyspace;
+let client: cassandra.Client;
+let sent: ReadonlyMap<string, readonly Trade[]>;
+
+beforeAll(async () => {
+  ks = await createTestKeyspace('mp_panels');
+  client = createCassandraClient(ks.config, { applicationName: 'panels-test' });
+  const seeded = await seedMarket(
+    ks.store,
+    {
+      [BTC]: [
+        [
+          { p: 100, t: M0 + 1_000, v: 0.5 },
+          { p: 101, t: M0 + 1_000, v: 0.25 },
+        ],
+        [{ p: 99, t: M0 + 30_000, v: 1 }],
+        [{ p: 102, t: M0 + 61_000, v: 2 }],
+        [{ p: 103, t: M0 + 62_000, v: 0.1 }],
+        [{ p: 104, t: M0 + 125_000, v: 0.3 }],
+      ],
+      [QUOTED]: [[{ p: 7, t: M0 + 5_000, v: 1 }], [{ p: 8, t: M0 + 65_000, v: 3 }]],
+    },
+    M0 + 130_000,
+  );
+  sent = seeded.trades;
+});
+afterAll(async () => {
+  await client?.shutdown();
+  await ks?.drop();
+});
+
+/** Rows as objects keyed by column name. */
+const objects = (r: PanelResult) =>
+  r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
+const trades = (symbol: string) => [...(sent.get(symbol) ?? [])];
+const minuteTrades = (symbol: string, m: number) => trades(symbol).filter((t) => minuteOf(t.t) === m);
+const run = (p: CqlPanel, symbol = BTC, range = vars(symbol)) => runPanel(client, p, range);
+
+describe('every catalogue query on the real Cassandra', () => {
+  it.each(MARKET_PANELS.map((p) => [p.id, p] as const))(
+    '%s returns the columns its renderers need',
+    async (_id, p) => {
+      const r = await run(p);
+      expect(r.columns).toEqual(p.columns.map((c) => c.name));
+      expect(r.rows.length).toBeGreaterThan(0);
+      for (const row of objects(r)) {
+        expect(row.symbol).toBe(BTC);
+        expect(typeof row[p.timeColumn]).toBe('number');
+        for (const v of p.valueColumns) expect(typeof row[v]).toBe('number');
+      }
+    },
+  );
+
+  it('price and volume: every stored tick in the range, newest first', async () => {
+    const expected = trades(BTC)
+      .map((t) => ({ symbol: BTC, trade_time: t.t, price: t.p, volume: t.v }))
+      .sort((a, b) => b.trade_time - a.trade_time);
+    const price = objects(await run(cqlPanel('price')));
+    expect(price.map((r) => r.trade_time)).toEqual(expected.map((t) => t.trade_time));
+    expect(price.map((r) => r.price).sort()).toEqual(expected.map((t) => t.price).sort());
+    const volume = objects(await run(cqlPanel('volume')));
+    expect(volume.map((r) => r.volume).sort()).toEqual(expected.map((t) => t.volume).sort());
+  });
+
+  it('the time range bounds the ticks', async () => {
+    const r = objects(await run(cqlPanel('price'), BTC, vars(BTC, M0 + MINUTE_MS, M0 + 2 * MINUTE_MS)));
+    expect(r.map((x) => x.price)).toEqual([103, 102]);
+  });
+
+  it('trades per minute from the live counters, including the open minute', async () => {
+    const r = objects(await run(cqlPanel('tradesPerMinute')));
+    expect(r).toEqual([
+      { symbol: BTC, minute: M0 + 2 * MINUTE_MS, trades: 1 },
+      { symbol: BTC, minute: M0 + MINUTE_MS, trades: 2 },
+      { symbol: BTC, minute: M0, trades: 3 },
+    ]);
+  });
+
+  it('latest-minute average price is computed in CQL from the counters (Cassandra 5 counter arithmetic)', async () => {
+    const open = objects(await run(cqlPanel('minuteAvgPrice')));
+    expect(open).toEqual([{ symbol: BTC, minute: M0 + 2 * MINUTE_MS, avg_price: 104 }]);
+    const closed = objects(await run(cqlPanel('minuteAvgPrice'), BTC, vars(BTC, M0, M0 + 90_000)));
+    expect(closed).toEqual([{ symbol: BTC, minute: M0 + MINUTE_MS, avg_price: expect.closeTo(102.5, 9) }]);
+    const first = objects(await run(cqlPanel('minuteAvgPrice'), BTC, vars(BTC, M0, M0 + 59_999)));
+    expect(first[0]!.avg_price).toBeCloseTo(100, 9);
+  });
+
+  it('latest-minute trade count and last trade', async () => {
+    expect(objects(await run(cqlPanel('minuteTradeCount')))).toEqual([
+      { symbol: BTC, minute: M0 + 2 * MINUTE_MS, trades: 1 },
+    ]);
+    expect(objects(await run(cqlPanel('lastTrade')))).toEqual([
+      { symbol: BTC, trade_time: M0 + 125_000, price: 104 },
+    ]);
+    expect(objects(await run(cqlPanel('lastTrade'), BTC, vars(BTC, M0, M0 + 61_500)))).toEqual([
+      { symbol: BTC, trade_time: M0 + 61_000, price: 102 },
+    ]);
+  });
+
+  it('candles and past minutes match the exact candles of the closed minutes', async () => {
+    const candles = objects(await run(cqlPanel('candles')));
+    const table = objects(await run(cqlPanel('pastMinutes')));
+    expect(candles.map((c) => c.minute)).toEqual([M0 + MINUTE_MS, M0]); // the open minute is not a candle yet
+    expect(table.map((c) => c.minute)).toEqual([M0 + MINUTE_MS, M0]);
+    for (const [i, m] of [M0 + MINUTE_MS, M0].entries()) {
+      const ts = minuteTrades(BTC, m);
+      const e = expectedCandle(ts);
+      const ohlc = { open: e.open, high: e.high, low: e.low, close: e.close };
+      expect(candles[i]).toMatchObject({
+        ...ohlc,
+        volume: expect.closeTo(e.volume, 9),
+        vwap: expect.closeTo(e.vwap!, 9),
+      });
+      expect(table[i]).toMatchObject({
+        ...ohlc,
+        trades: e.trades,
+        avg_price: expect.closeTo(ts.reduce((a, t) => a + t.p, 0) / ts.length, 9),
+        vwap: expect.closeTo(e.vwap!, 9),
+      });
+    }
+  });
+
+  it('a symbol with a quote is one literal: its own rows, nobody else’s', async () => {
+    const r = objects(await run(cqlPanel('price'), QUOTED));
+    expect(r).toEqual([
+      { symbol: QUOTED, trade_time: M0 + 65_000, price: 8 },
+      { symbol: QUOTED, trade_time: M0 + 5_000, price: 7 },
+    ]);
+    expect(objects(await run(cqlPanel('pastMinutes'), QUOTED)).map((x) => x.close)).toEqual([8, 7]);
+    expect(renderCql(cqlPanel('price').cql, vars(QUOTED))).toContain("symbol = 'O''Q:X'");
+  });
+
+  it('the symbol variable lists the symbols', async () => {
+    const r = await runCql(client, SYMBOL_VARIABLE.cql);
+    expect(r.columns).toEqual(['symbol']);
+    expect(r.rows.map((x) => x[0]).sort()).toEqual([BTC, QUOTED].sort());
+  });
+});

@@ -1,0 +1,49 @@
+import type cassandra from 'cassandra-driver';
+import { type CqlVars, renderCql } from './cql.ts';
+import type { CqlPanel } from './types.ts';
+
+export type Cell = string | number | null;
+
+/** A panel's result as plain JSON: the columns Cassandra returned and the rows in its order. */
+export interface PanelResult {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly Cell[])[];
+}
+
+/** Timestamps become epoch milliseconds and 64-bit integers (bigint, counter) numbers, as Grafana reads them. */
+export function cell(value: unknown): Cell {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'number' || typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && 'toNumber' in value) {
+    return (value as { toNumber(): number }).toNumber();
+  }
+  return String(value);
+}
+
+/**
+ * Runs a CQL text (a rendered catalogue query) and returns every row, paging as the datasource does.
+ * Not prepared: the literals change with every time range, and preparing would only fill the statement cache.
+ */
+export async function runCql(client: cassandra.Client, cql: string): Promise<PanelResult> {
+  let columns: string[] = [];
+  const rows: Cell[][] = [];
+  let pageState: string | undefined;
+  do {
+    const rs = await client.execute(cql, [], {
+      prepare: false,
+      isIdempotent: true,
+      fetchSize: 5000,
+      ...(pageState ? { pageState } : {}),
+    });
+    columns = (rs.columns ?? []).map((c) => c.name);
+    for (const r of rs.rows) rows.push(columns.map((c) => cell(r[c])));
+    pageState = rs.pageState ?? undefined;
+  } while (pageState);
+  return { columns, rows };
+}
+
+/** Renders a catalogue panel's CQL for concrete values and runs it. */
+export function runPanel(client: cassandra.Client, panel: CqlPanel, vars: CqlVars): Promise<PanelResult> {
+  return runCql(client, renderCql(panel.cql, vars));
+}
