@@ -284,6 +284,11 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
     },
     listTopics: () => admin.listTopics(),
     partitionCount,
+    async endOffsets(topic) {
+      const out: Record<number, string> = {};
+      for (const p of await admin.fetchTopicOffsets(topic)) out[p.partition] = p.high;
+      return out;
+    },
     async committedOffsets(groupId, topic) {
       const res = await admin.fetchOffsets({ groupId, topics: [topic] });
       const out: Record<number, string> = {};

@@ -122,6 +122,8 @@ export interface KafkaAdmin {
   partitionCount(topic: string): Promise<number>;
   /** Committed offset per partition of a group on a topic ('-1' where nothing was committed). */
   committedOffsets(groupId: string, topic: string): Promise<Record<number, string>>;
+  /** Log-end offset (high watermark) per partition: with `committedOffsets`, a group's lag. */
+  endOffsets(topic: string): Promise<Record<number, string>>;
   describeCluster(): Promise<{ clusterId: string; brokers: string[] }>;
   close(): Promise<void>;
 }
