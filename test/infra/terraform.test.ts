@@ -233,4 +233,52 @@ resource "google_compute_firewall" "api_world" {
       expect(found.map((v) => v.where)).toContain('google_compute_firewall.ssh_admin');
     }, 60_000);
   });
+
+  describe('deploy/destroy preflight', () => {
+    const script = (name: string) => path.join(terraformDir, name);
+    const bareEnv = (extra: Record<string, string> = {}) => {
+      const home = mkdtempSync(path.join(tmpdir(), 'preflight-home-'));
+      return { HOME: home, PATH: '/usr/bin:/bin', SSH_AUTH_SOCK: '', CLOUDSDK_CONFIG: home, ...extra };
+    };
+
+    it('deploy --preflight-only lists everything that is missing and changes nothing', () => {
+      const res = run('bash', [script('deploy.sh'), '--preflight-only'], { env: bareEnv() });
+      expect(res.status).toBe(1);
+      for (const expected of [
+        'TF_STATE_BUCKET',
+        'Application Default Credentials',
+        'terraform.tfvars',
+        'GRAFANA_ADMIN_PASSWORD',
+        'FINNHUB_TOKEN',
+        'ssh-agent',
+      ]) {
+        expect(res.stderr).toContain(expected);
+      }
+    });
+
+    it('destroy --preflight-only passes once credentials, state bucket and variables are given', () => {
+      const home = mkdtempSync(path.join(tmpdir(), 'preflight-sa-'));
+      const key = path.join(home, 'sa.json');
+      writeFileSync(key, '{}');
+      const env = bareEnv({
+        TF_STATE_BUCKET: 'market-state',
+        GOOGLE_APPLICATION_CREDENTIALS: key,
+        TF_VAR_FILE: path.join(terraformDir, 'terraform.tfvars.example'),
+      });
+      const ok = run('bash', [script('destroy.sh'), '--preflight-only'], { env });
+      expect(ok.status, ok.output).toBe(0);
+      expect(ok.stdout).toContain('preflight ok');
+
+      const world = path.join(home, 'world.tfvars');
+      writeFileSync(
+        world,
+        'project_id = "p-123456"\nadmin_cidrs = ["0.0.0.0/0"]\nssh_public_key = "ssh-ed25519 AAAA"\n',
+      );
+      const bad = run('bash', [script('destroy.sh'), '--preflight-only'], {
+        env: { ...env, TF_VAR_FILE: world },
+      });
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain('admin_cidrs must not contain 0.0.0.0/0');
+    });
+  });
 });
