@@ -50,7 +50,7 @@ describe('bridge → real Kafka', () => {
         BRIDGE_SPOOL_DIR: join(dir, 'spool'),
       }),
       kafka: { brokers, clientId: 'bridge-it', logLevel: 'nothing' },
-      logger: createLogger('bridge-it', { level: 'warn' }),
+      logger: createLogger('bridge-it', { level: 'error' }),
     });
   });
 

@@ -15,6 +15,7 @@ export class KafkaSink implements BridgeSink {
   private connecting: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  private readonly readyWaiters: { resolve: (p: RecordProducer) => void; reject: (e: Error) => void }[] = [];
 
   constructor(
     private readonly client: KafkaClient,
@@ -48,6 +49,7 @@ export class KafkaSink implements BridgeSink {
           return;
         }
         this.producer = producer;
+        for (const w of this.readyWaiters.splice(0)) w.resolve(producer);
         this.log.info({ topic: this.topic }, 'Kafka producer connected (idempotent, acks=all)');
       } catch (err) {
         await admin?.close().catch(() => {});
@@ -61,9 +63,15 @@ export class KafkaSink implements BridgeSink {
     }
   }
 
+  /**
+   * Sends once the producer is connected. Before that the call waits (the delivery's stall timer decides
+   * when waiting counts as an outage), so a normal start does not go through the spool.
+   */
   async send(records: readonly OutRecord[]): Promise<void> {
-    const producer = this.producer;
-    if (!producer) throw new Error('Kafka producer not connected yet');
+    if (this.stopped) throw new Error('Kafka sink closed');
+    const producer =
+      this.producer ??
+      (await new Promise<RecordProducer>((resolve, reject) => this.readyWaiters.push({ resolve, reject })));
     await producer.send(
       this.topic,
       records.map((r) => ({
@@ -77,6 +85,7 @@ export class KafkaSink implements BridgeSink {
 
   async close(): Promise<void> {
     this.stopped = true;
+    for (const w of this.readyWaiters.splice(0)) w.reject(new Error('Kafka sink closed'));
     if (this.timer) clearTimeout(this.timer);
     this.wake?.();
     // A connect attempt against a dead broker can take a while; do not hold shutdown hostage to it.
