@@ -1,7 +1,10 @@
+import { bridgeSpec } from '../../functions/bridge/config.ts';
+import { errorTable as bridgeErrorTable } from '../../functions/bridge/errors.ts';
 import { tradeWriterSpec } from '../../functions/trade-writer/config.ts';
 import { cassandraSpec, schemaSpec } from '../../shared/cassandra/config.ts';
 import { configTable, type Spec } from '../../shared/config/env.ts';
 import { hostSpec } from '../../shared/host/process.ts';
+import { kafkaSpec } from '../../shared/kafka/config.ts';
 import { marketSpec } from '../../shared/market/config.ts';
 import { METRICS } from '../../shared/observability/catalogue.ts';
 
@@ -15,6 +18,13 @@ const configs: Record<string, Spec> = {
   'config:schema': schemaSpec,
   'config:market': marketSpec,
   'config:trade-writer': tradeWriterSpec,
+  'config:bridge': bridgeSpec,
+  'config:kafka': kafkaSpec,
+};
+
+/** Other generated tables (error catalogues). */
+const others: Record<string, () => string> = {
+  'errors:bridge': bridgeErrorTable,
 };
 
 function metricsTable(component: string): string {
@@ -30,6 +40,8 @@ function metricsTable(component: string): string {
 export function section(name: string): string {
   const spec = configs[name];
   if (spec) return configTable(spec);
+  const other = others[name];
+  if (other) return other();
   if (name.startsWith('metrics:')) return metricsTable(name.slice('metrics:'.length));
   throw new Error(`unknown generated section ${name}`);
 }

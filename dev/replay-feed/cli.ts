@@ -17,6 +17,8 @@ const HELP = `Finnhub-compatible replay feed
   --ping-ms <ms>              ping interval (default 60000)
   --disconnect-every-ms <ms>  close each connection after about this long (default 0 = never)
   --max-symbols <n>           per-connection symbol limit (default 50)
+  --max-trades-per-frame <n>  most trades in one frame (default 8)
+  --no-bursts                 keep the rate steady (benchmarks)
   --help`;
 
 const { values } = parseArgs({
@@ -32,6 +34,8 @@ const { values } = parseArgs({
     'ping-ms': { type: 'string', default: '60000' },
     'disconnect-every-ms': { type: 'string', default: '0' },
     'max-symbols': { type: 'string', default: '50' },
+    'max-trades-per-frame': { type: 'string', default: '8' },
+    'no-bursts': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -54,7 +58,11 @@ const feed = await startReplayFeed({
   host: values.host,
   port: num('port', values.port),
   tradesPerSecond: num('rate', values.rate),
-  market: { seed: num('seed', values.seed) },
+  market: {
+    seed: num('seed', values.seed),
+    maxTradesPerFrame: num('max-trades-per-frame', values['max-trades-per-frame']),
+    ...(values['no-bursts'] ? { burstProbability: 0 } : {}),
+  },
   ...(values.replay ? { replayFile: values.replay } : {}),
   replaySpeed: num('speed', values.speed),
   replayLoop: values.loop,

@@ -1,0 +1,41 @@
+/**
+ * `npm run bench [-- part ...]`: runs the named benchmark parts (default: all), prints their numbers and
+ * writes each result as JSON to bench/results/<part>-<timestamp>.json (git-ignored).
+ * A part is a module exporting `run(): Promise<Record<string, unknown>>`; register it in PARTS.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+type Part = () => Promise<{ run(): Promise<Record<string, unknown>> }>;
+
+const PARTS: Record<string, Part> = {
+  bridge: () => import('./bridge.ts'),
+};
+
+const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = requested.length > 0 ? requested : Object.keys(PARTS);
+const unknown = names.filter((n) => !(n in PARTS));
+if (unknown.length > 0) {
+  console.error(`unknown bench part(s): ${unknown.join(', ')}; known: ${Object.keys(PARTS).join(', ')}`);
+  process.exit(2);
+}
+
+const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(resultsDir, { recursive: true });
+let failed = false;
+for (const name of names) {
+  const started = new Date();
+  try {
+    const result = await (await PARTS[name]!()).run();
+    const file = `${resultsDir}${name}-${started.toISOString().replace(/[:.]/g, '-')}.json`;
+    writeFileSync(
+      file,
+      `${JSON.stringify({ part: name, started: started.toISOString(), result }, null, 2)}\n`,
+    );
+    console.log(`[bench] ${name}: results in ${file}`);
+  } catch (err) {
+    failed = true;
+    console.error(`[bench] ${name} failed:`, err);
+  }
+}
+process.exit(failed ? 1 : 0);
