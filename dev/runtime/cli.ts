@@ -5,13 +5,14 @@
  *   status          what runs, on which ports, and the state of the jar cache
  *   reset           wipe data and logs (the runtime must be stopped)
  *   reset-cache     wipe the fetched jars (the runtime must be stopped)
+ *   fetch           only fetch the jars (e.g. to warm a CI cache)
  */
 import { ConfigError } from '../../shared/config/index.ts';
 import { loadRuntimeConfig } from './config.ts';
 import { RuntimeError } from './errors.ts';
-import { resetCache, resetData, runtimeStatus, startRuntime, stopRuntime } from './runtime.ts';
+import { fetchRuntime, resetCache, resetData, runtimeStatus, startRuntime, stopRuntime } from './runtime.ts';
 
-const USAGE = 'usage: npm run runtime -- up [--detach] | down | status | reset | reset-cache';
+const USAGE = 'usage: npm run runtime -- up [--detach] | down | status | reset | reset-cache | fetch';
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function up(detach: boolean): Promise<number> {
@@ -85,6 +86,11 @@ async function main(argv: string[]): Promise<number> {
       resetData();
       out('data and logs wiped');
       return 0;
+    case 'fetch': {
+      const ms = await fetchRuntime();
+      out(ms === 0 ? 'jars already cached' : `jars fetched in ${(ms / 1000).toFixed(1)} s`);
+      return 0;
+    }
     case 'reset-cache':
       resetCache();
       out('jar cache wiped; the next `up` fetches the jars again');

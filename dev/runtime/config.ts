@@ -10,7 +10,7 @@ const mb = p.int({ min: 128, max: 16384 });
 export const runtimeSpec = {
   mode: {
     env: 'MARKET_RUNTIME',
-    doc: 'auto: reuse a live detached runtime, else start one for this run; embedded: always start one; external: only reuse (a detached runtime, or the brokers/contact points given below)',
+    doc: 'auto: reuse a runtime that answers from the cache dir, else start one for this process; embedded: always start one; external: never start one (use the brokers/contact points below, or a running runtime)',
     parse: p.oneOf('auto', 'embedded', 'external'),
     default: 'auto' as 'auto' | 'embedded' | 'external',
   },
@@ -77,13 +77,13 @@ export const runtimeSpec = {
   },
   externalKafkaBrokers: {
     env: 'MARKET_RUNTIME_KAFKA_BROKERS',
-    doc: 'with MARKET_RUNTIME=external: Kafka brokers to use instead of a detached local runtime',
+    doc: 'with MARKET_RUNTIME=external: Kafka brokers to use instead of a local runtime',
     parse: p.list(p.hostPort),
     default: undefined as string[] | undefined,
   },
   externalCassandraContactPoints: {
     env: 'MARKET_RUNTIME_CASSANDRA_CONTACT_POINTS',
-    doc: 'with MARKET_RUNTIME=external: Cassandra contact points to use instead of a detached local runtime',
+    doc: 'with MARKET_RUNTIME=external: Cassandra contact points to use instead of a local runtime',
     parse: p.list(p.hostPort),
     default: undefined as string[] | undefined,
   },

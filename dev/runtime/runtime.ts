@@ -8,8 +8,8 @@ import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
 import { RuntimeError } from './errors.ts';
 import { ensureJars } from './fetch.ts';
 import { kafkaBrokers, prepareKafka, probeKafka } from './kafka.ts';
-import { type RuntimePaths, runtimePaths, type ServiceName } from './paths.ts';
-import { preflightPorts, preflightTools } from './preflight.ts';
+import { type RuntimePaths, runtimePaths, type ServiceName, services } from './paths.ts';
+import { type JavaInfo, preflightPorts, preflightTools } from './preflight.ts';
 import { type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
 import {
   clearState,
@@ -101,6 +101,32 @@ async function clearLeftovers(
   clearState(paths);
 }
 
+async function ensureRuntimeJars(
+  cfg: RuntimeConfig,
+  paths: RuntimePaths,
+  log: (l: string) => void,
+  env: Env,
+): Promise<{ java: JavaInfo; fetchMs: number }> {
+  const artifacts = serviceArtifacts(cfg);
+  const needMaven = services.some((s) => inspectCache(artifacts[s], paths).kind !== 'ready');
+  const tools = preflightTools({ env }, needMaven);
+  let fetchMs = 0;
+  if (tools.mvn) {
+    // One after the other: Maven 3.8's local repository is not safe for concurrent writers.
+    for (const s of services) {
+      fetchMs += await ensureJars(artifacts[s], paths, { mvn: tools.mvn, javaHome: tools.java.home, log });
+    }
+  }
+  return { java: tools.java, fetchMs };
+}
+
+/** Fetches the jars into the cache if they are not there yet (e.g. to warm a CI cache); returns the ms spent. */
+export async function fetchRuntime(opts: RuntimeOptions = {}): Promise<number> {
+  const { cfg, paths, log } = resolve(opts);
+  mkdirSync(paths.home, { recursive: true });
+  return (await ensureRuntimeJars(cfg, paths, log, opts.env ?? process.env)).fetchMs;
+}
+
 /** Fetches jars if needed, checks tools and ports, then starts Kafka and Cassandra side by side. */
 export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
   const { cfg, paths, log } = resolve(opts);
@@ -108,18 +134,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
   mkdirSync(paths.home, { recursive: true });
   await clearLeftovers(cfg, paths, log);
 
-  const artifacts = serviceArtifacts(cfg);
-  const needMaven = (['kafka', 'cassandra'] as const).some(
-    (s) => inspectCache(artifacts[s], paths).kind !== 'ready',
-  );
-  const tools = preflightTools({ env: opts.env ?? process.env }, needMaven);
-  let fetchMs = 0;
-  if (tools.mvn) {
-    // One after the other: Maven 3.8's local repository is not safe for concurrent writers.
-    for (const s of ['kafka', 'cassandra'] as const) {
-      fetchMs += await ensureJars(artifacts[s], paths, { mvn: tools.mvn, javaHome: tools.java.home, log });
-    }
-  }
+  const { java, fetchMs } = await ensureRuntimeJars(cfg, paths, log, opts.env ?? process.env);
   await preflightPorts(cfg);
 
   const endpoints: RuntimeEndpoints = {
@@ -143,7 +158,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 
   const launch = async (service: ServiceName, args: string[]): Promise<void> => {
     const jvm = await spawnJvm({
-      java: tools.java.bin,
+      java: java.bin,
       args,
       cwd: paths.home,
       logFile: paths.log(service),
@@ -180,7 +195,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
 
   const startKafka = async (): Promise<number> => {
     const t0 = Date.now();
-    await launch('kafka', await prepareKafka(cfg, paths, tools.java.bin));
+    await launch('kafka', await prepareKafka(cfg, paths, java.bin));
     await waitReady(() => probeKafka(endpoints.kafka.brokers), {
       service: 'Kafka',
       logFile: paths.log('kafka'),
@@ -242,8 +257,8 @@ export async function findRunningRuntime(opts: RuntimeOptions = {}): Promise<Run
   const { paths } = resolve(opts);
   const state = readState(paths);
   if (!state) return undefined;
-  const services = new Set(liveJvms(paths).map((j) => j.service));
-  if (!services.has('kafka') || !services.has('cassandra')) return undefined;
+  const running = new Set(liveJvms(paths).map((j) => j.service));
+  if (!running.has('kafka') || !running.has('cassandra')) return undefined;
   try {
     await probeKafka(state.kafka.brokers);
     await probeCassandra(state.cassandra.contactPoints, state.cassandra.localDataCenter);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RuntimePaths, ServiceName } from './paths.ts';
 import { findJvms, isAlive, isOurJvm, readPid } from './processes.ts';
@@ -59,10 +59,6 @@ export function liveJvms(paths: RuntimePaths): LiveJvm[] {
 
 export function ownerAlive(state: RuntimeState | undefined): boolean {
   return state?.ownerPid != null && state.ownerPid !== process.pid && isAlive(state.ownerPid);
-}
-
-export function hasState(paths: RuntimePaths): boolean {
-  return existsSync(paths.stateFile);
 }
 
 /**
