@@ -33,8 +33,8 @@ export const dispatcherSpec = {
     env: 'DISPATCHER_SINKS',
     doc: 'Local URL of each sink ref, `name=url` comma-separated (e.g. trade-writer=http://127.0.0.1:8081); key `name` or `namespace/name`',
     parse: sinkMap,
-    default: {},
-  } satisfies Setting<Record<string, string>>,
+    default: undefined,
+  } satisfies Setting<Record<string, string> | undefined>,
   sources: {
     env: 'DISPATCHER_SOURCES',
     doc: 'Names of the sources to run, comma-separated (unset: every KafkaSource and PingSource in the manifests)',

@@ -3,7 +3,9 @@
  * condition (records seen, outcomes reported), bounded by the test timeout; nothing asserts on durations
  * except lower bounds that backoff guarantees.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -436,11 +438,20 @@ describe('KafkaSource emulation against the real Kafka', () => {
     );
     const m = manifests({ topic, group, ordering: 'unordered' });
     const first = outcomes();
-    const d1 = await start(m, { fn: sink.url }, first.push, { maxInFlight: 10, shutdownGraceMs: 100 });
+    const registry = createRegistry();
+    const d1 = await start(m, { fn: sink.url }, first.push, {
+      maxInFlight: 10,
+      shutdownGraceMs: 100,
+      registry,
+    });
     // Offset 5 hangs; every other record completes around it.
     await first.until((l) => l.length === n - 1);
     await d1.commit();
     expect(await admin.committedOffsets(group, topic)).toEqual({ 0: '5' });
+    // 15 records (offset 5 onwards) are not committed: that is the lag.
+    expect(await registry.metrics()).toContain(
+      `mp_dispatcher_consumer_lag_records{source="src",topic="${topic}",partition="0"} 15`,
+    );
 
     await d1.stop();
     expect(sink.held).toHaveLength(1);
@@ -507,4 +518,68 @@ describe('the dispatcher follows the manifests it reads', () => {
       expect(Buffer.from(dead!.headers.ce_knativeerrordata!.toString(), 'base64').toString()).toBe('down');
     },
   );
+});
+
+describe('main.ts as a process', () => {
+  it('reads its config from the environment, delivers, and on SIGTERM commits and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dispatcher-main-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const topic = await newTopic();
+    const group = `it-${id()}`;
+    const file = join(dir, 'sources.yaml');
+    const doc = parseDocument(readFileSync('knative/base/sources/trades.yaml', 'utf8'));
+    doc.setIn(['spec', 'topics'], [topic]);
+    doc.setIn(['spec', 'consumerGroup'], group);
+    // A single file holds no KafkaSink to resolve; without a DLS, failures would be dropped (none here).
+    doc.deleteIn(['spec', 'delivery', 'deadLetterSink']);
+    writeFileSync(file, doc.toString());
+    const sink = await testSink();
+    await producer.send(topic, [binaryCe('via-main')]);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'dev/dispatcher/main.ts'], {
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: inject('kafkaBrokers').join(','),
+        DISPATCHER_MANIFESTS: file,
+        DISPATCHER_SINKS: `trade-writer=${sink.url}`,
+        DISPATCHER_PORT: '0',
+        DISPATCHER_PING_SCHEDULE: 'false',
+        LOG_LEVEL: 'info',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    let stdout = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    const exited = once(child, 'exit');
+    // An early exit (bad config) fails the test at once instead of leaving it waiting for a delivery.
+    await Promise.race([
+      sink.until(() => sink.seen.length === 1),
+      exited.then(([code]) => {
+        throw new Error(`dispatcher exited with ${code}:\n${stdout}`);
+      }),
+    ]);
+    expect(sink.seen[0]!.headers['ce-id']).toBe('via-main');
+    const up = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg: string; address?: string })
+      .find((l) => l.msg === 'dispatcher up');
+    expect(up?.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    let ready = await fetch(`${up!.address}/readyz`);
+    while (ready.status !== 200) {
+      await sleep(100);
+      ready = await fetch(`${up!.address}/readyz`);
+    }
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code, stdout).toBe(0);
+    expect(await admin.committedOffsets(group, topic)).toEqual({ 0: '1' });
+  });
 });

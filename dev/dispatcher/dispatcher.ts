@@ -171,6 +171,7 @@ export async function startDispatcher(o: DispatcherOptions): Promise<Dispatcher>
         random: o.random ?? Math.random,
         topicWaitMs: o.topicWaitMs ?? 2000,
         listTopics: async () => (await getAdmin()).listTopics(),
+        endOffsets: async (topic) => (await getAdmin()).endOffsets(topic),
         ...(o.onOutcome ? { onOutcome: o.onOutcome } : {}),
       }),
     );

@@ -315,16 +315,17 @@ class Member {
 
   private async commitNow(): Promise<void> {
     const list = this.book.committable();
-    if (list.length === 0 || !this.consumer) return;
-    try {
-      await this.consumer.commit(list);
-      this.book.markCommitted(list);
-    } catch (err) {
-      // Usually a rebalance; the partition's new owner starts from the last good commit.
-      this.log.warn({ err, offsets: list }, 'offset commit failed; will retry');
-      return;
+    if (list.length > 0 && this.consumer) {
+      try {
+        await this.consumer.commit(list);
+        this.book.markCommitted(list);
+      } catch (err) {
+        // Usually a rebalance; the partition's new owner starts from the last good commit.
+        this.log.warn({ err, offsets: list }, 'offset commit failed; will retry');
+      }
     }
-    if (this.deps.endOffsets) await this.sampleLag(list).catch(() => {});
+    // Every tick, not only after a commit: a stuck partition is exactly when lag matters.
+    if (this.deps.endOffsets) await this.sampleLag(this.book.committed()).catch(() => {});
   }
 
   private async sampleLag(

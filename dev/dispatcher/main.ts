@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     log.warn({ ratio: cfg.duplicateRatio }, 'chaos: re-sending a share of delivered events');
   const dispatcher = await startDispatcher({
     manifests,
-    sinks: cfg.sinks,
+    sinks: cfg.sinks ?? {},
     ...(cfg.sources ? { sources: cfg.sources } : {}),
     ...(kafka ? { kafka } : {}),
     logger: log,

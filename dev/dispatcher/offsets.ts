@@ -63,6 +63,11 @@ export class PartitionOffsets {
     this.committed = BigInt(offset);
   }
 
+  /** The last committed offset (next to read), if this member committed one. */
+  lastCommitted(): string | undefined {
+    return this.committed?.toString();
+  }
+
   /** Records fetched but without an outcome yet. */
   pending(): number {
     return this.queue.length - this.head;
@@ -104,6 +109,16 @@ export class OffsetBook {
 
   markCommitted(list: readonly { topic: string; partition: number; offset: string }[]): void {
     for (const c of list) this.partition(c.topic, c.partition).markCommitted(c.offset);
+  }
+
+  /** Where this member's commits stand, per partition it committed on. */
+  committed(): { topic: string; partition: number; offset: string }[] {
+    const out: { topic: string; partition: number; offset: string }[] = [];
+    for (const { topic, partition, offsets } of this.parts.values()) {
+      const offset = offsets.lastCommitted();
+      if (offset !== undefined) out.push({ topic, partition, offset });
+    }
+    return out;
   }
 
   pending(): number {
