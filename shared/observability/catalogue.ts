@@ -295,6 +295,36 @@ export const METRICS = {
     'PingSource events sent, by source, trigger (schedule, manual) and outcome',
     ['source', 'trigger', 'outcome'],
   ),
+  // Local viewer (dev/viewer): the panel catalogue rendered live
+  viewerRequests: m(
+    'counter',
+    'viewer',
+    'mp_viewer_api_requests_total',
+    'Viewer API requests, by route and outcome',
+    ['route', 'outcome'],
+  ),
+  viewerQueryDuration: m(
+    'histogram',
+    'viewer',
+    'mp_viewer_query_duration_seconds',
+    'Duration of one catalogue panel query against Cassandra',
+    ['panel'],
+    LATENCY_BUCKETS_S,
+  ),
+  viewerQueryErrors: m(
+    'counter',
+    'viewer',
+    'mp_viewer_query_errors_total',
+    'Failed catalogue panel queries',
+    ['panel'],
+  ),
+  viewerScrapeFailures: m(
+    'counter',
+    'viewer',
+    'mp_viewer_scrape_failures_total',
+    'Failed scrapes of a configured /metrics endpoint (pipeline-health strip)',
+    ['target'],
+  ),
 } as const satisfies Record<string, MetricDef>;
 
 export type MetricKey = keyof typeof METRICS;

@@ -1,0 +1,335 @@
+/**
+ * The viewer page: builds one tile or chart per catalogue panel and redraws them from `/api/view` every
+ * poll. Every number shown comes from the server's run of the catalogue query; what each element draws is
+ * also left in `data-*` attributes so the browser test can compare it with Cassandra.
+ */
+import {
+  CandlestickSeries,
+  ColorType,
+  createChart,
+  HistogramSeries,
+  type IChartApi,
+  type ISeriesApi,
+  LineSeries,
+  type SeriesType,
+  type UTCTimestamp,
+} from 'lightweight-charts';
+import { MARKET_PANELS } from '../../../shared/panels/market-panels.ts';
+import type { CqlPanel, Unit } from '../../../shared/panels/types.ts';
+import type { HealthItem, ViewResponse } from '../server.ts';
+
+type Result = { columns: string[]; rows: (string | number | null)[][] };
+const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
+const panelById = new Map((MARKET_PANELS as readonly CqlPanel[]).map((p) => [p.id, p]));
+
+function format(value: number | null | undefined, unit: Unit | string, decimals?: number): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  switch (unit) {
+    case 'currencyUSD':
+      return `$${value.toLocaleString('en-US', { minimumFractionDigits: decimals ?? 2, maximumFractionDigits: decimals ?? 2 })}`;
+    case 's':
+      return value < 1 ? `${(value * 1000).toFixed(1)} ms` : `${value.toFixed(decimals ?? 1)} s`;
+    default:
+      return value.toLocaleString('en-US', { maximumFractionDigits: decimals ?? 4 });
+  }
+}
+const iso = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '');
+const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+
+/** Rows of a result as objects keyed by column name. */
+const objects = (r: Result) => r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, row[i]])));
+
+// ---- page skeleton, from the catalogue ---------------------------------------------------------------
+
+const STATS = ['lastTrade', 'minuteAvgPrice', 'minuteTradeCount'] as const;
+const LAYOUT: readonly [string, string][] = [
+  ['price', 'w8'],
+  ['tradesPerMinute', 'w4'],
+  ['volume', 'w8'],
+  ['pastMinutes', 'w4'],
+  ['candles', 'w12 candles'],
+];
+
+function tile(parent: HTMLElement, id: string, title: string, description: string): HTMLElement {
+  const el = document.createElement('div');
+  el.className = 'tile';
+  el.dataset.panel = id;
+  el.title = description;
+  el.innerHTML = '<h3></h3><div class="value">—</div><div class="sub"></div>';
+  el.querySelector('h3')!.textContent = title;
+  parent.append(el);
+  return el;
+}
+
+for (const id of STATS) {
+  const p = panelById.get(id)!;
+  tile($('#stats'), p.id, p.title, p.description);
+}
+
+const theme = {
+  layout: { background: { type: ColorType.Solid, color: '#181b1f' }, textColor: '#d8d9da' },
+  grid: { vertLines: { color: '#22252b' }, horzLines: { color: '#22252b' } },
+  timeScale: { timeVisible: true, secondsVisible: true },
+  autoSize: true,
+} as const;
+
+interface ChartPanel {
+  el: HTMLElement;
+  chart?: IChartApi;
+  series: Record<string, ISeriesApi<SeriesType>>;
+}
+const charts = new Map<string, ChartPanel>();
+
+for (const [id, cls] of LAYOUT) {
+  const p = panelById.get(id)!;
+  const el = document.createElement('section');
+  el.className = `panel ${cls}`;
+  el.dataset.panel = id;
+  el.title = p.description;
+  el.innerHTML = `<h2></h2>${p.viz === 'table' ? '<div class="table-wrap"><table></table></div>' : '<div class="chart"></div>'}<p class="foot"></p>`;
+  el.querySelector('h2')!.textContent = p.title;
+  $('#panels').append(el);
+  const cp: ChartPanel = { el, series: {} };
+  if (p.viz !== 'table') {
+    const chart = createChart(el.querySelector('.chart') as HTMLElement, theme);
+    cp.chart = chart;
+    if (p.viz === 'line') cp.series.price = chart.addSeries(LineSeries, { color: '#73bf69', lineWidth: 2 });
+    if (p.viz === 'bars') cp.series.bars = chart.addSeries(HistogramSeries, { color: '#5794f2' });
+    if (p.viz === 'candles') {
+      cp.series.candles = chart.addSeries(CandlestickSeries, {});
+      cp.series.vwap = chart.addSeries(LineSeries, { color: '#ff9830', lineWidth: 2, title: 'VWAP' });
+      cp.series.volume = chart.addSeries(HistogramSeries, {
+        color: '#3d71d9',
+        priceScaleId: 'vol',
+        priceFormat: { type: 'volume' },
+      });
+      chart.priceScale('vol').applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
+    }
+  }
+  charts.set(id, cp);
+}
+
+// ---- drawing ------------------------------------------------------------------------------------------
+
+const sec = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
+
+/** Ticks come newest first; lightweight-charts needs one point per second, ascending. */
+function perSecond(rows: Record<string, unknown>[], col: string, how: 'last' | 'sum'): [number, number][] {
+  const out = new Map<number, number>();
+  for (const r of [...rows].reverse()) {
+    const t = sec(r.trade_time as number);
+    const v = r[col] as number;
+    out.set(t, how === 'sum' ? (out.get(t) ?? 0) + v : v);
+  }
+  return [...out];
+}
+
+function setPoints(cp: ChartPanel, name: string, points: [number, number][]) {
+  cp.series[name]!.setData(points.map(([time, value]) => ({ time: time as UTCTimestamp, value })));
+}
+
+let fitFor = '';
+
+function drawTicks(r: Result) {
+  const rows = objects(r);
+  const price = charts.get('price')!;
+  const pts = perSecond(rows, 'price', 'last');
+  setPoints(price, 'price', pts);
+  price.el.dataset.ticks = String(rows.length);
+  price.el.dataset.last = rows.length ? String(rows[0]!.price) : '';
+  price.el.dataset.series = JSON.stringify(pts);
+  price.el.querySelector('.foot')!.textContent = rows.length
+    ? `${rows.length} ticks · last ${format(rows[0]!.price as number, 'currencyUSD')} at ${iso(rows[0]!.trade_time as number)} · drawn as the last trade of each second`
+    : 'no ticks in range';
+}
+
+function drawVolume(r: Result) {
+  const rows = objects(r);
+  const vol = charts.get('volume')!;
+  const pts = perSecond(rows, 'volume', 'sum');
+  setPoints(vol, 'bars', pts);
+  const total = rows.reduce((a, x) => a + (x.volume as number), 0);
+  vol.el.dataset.ticks = String(rows.length);
+  vol.el.dataset.total = String(total);
+  vol.el.dataset.series = JSON.stringify(pts);
+  vol.el.querySelector('.foot')!.textContent =
+    `${rows.length} ticks · total ${format(total, 'short')} · summed per second`;
+}
+
+function drawMinuteBars(r: Result) {
+  const cp = charts.get('tradesPerMinute')!;
+  const pts = objects(r)
+    .map((x) => [sec(x.minute as number), x.trades as number] as [number, number])
+    .reverse();
+  setPoints(cp, 'bars', pts);
+  cp.el.dataset.series = JSON.stringify(pts);
+  cp.el.querySelector('.foot')!.textContent =
+    `${pts.length} minutes · ${pts.reduce((a, p) => a + p[1], 0)} trades`;
+}
+
+function drawCandles(r: Result) {
+  const cp = charts.get('candles')!;
+  const rows = objects(r).reverse();
+  const candles = rows.map((x) => ({
+    time: sec(x.minute as number),
+    open: x.open as number,
+    high: x.high as number,
+    low: x.low as number,
+    close: x.close as number,
+  }));
+  cp.series.candles!.setData(candles);
+  setPoints(
+    cp,
+    'vwap',
+    rows.map((x) => [sec(x.minute as number), x.vwap as number]),
+  );
+  setPoints(
+    cp,
+    'volume',
+    rows.map((x) => [sec(x.minute as number), x.volume as number]),
+  );
+  cp.el.dataset.series = JSON.stringify({
+    candles: candles.map((c) => [c.time, c.open, c.high, c.low, c.close]),
+    vwap: rows.map((x) => [sec(x.minute as number), x.vwap]),
+  });
+  cp.el.querySelector('.foot')!.textContent =
+    `${candles.length} closed minutes · candles, VWAP (orange) and volume`;
+}
+
+function drawTable(r: Result) {
+  const p = panelById.get('pastMinutes')!;
+  const cols = p.columns.filter((c) => c.name !== 'symbol');
+  const table = charts.get('pastMinutes')!.el.querySelector('table')!;
+  const head = `<thead><tr>${cols.map((c) => `<th>${c.label}</th>`).join('')}</tr></thead>`;
+  const body = objects(r)
+    .map(
+      (row) =>
+        `<tr>${cols.map((c) => `<td>${c.name === 'minute' ? hhmm(row.minute as number) : format(row[c.name] as number, c.unit ?? 'short', c.unit === 'currencyUSD' ? 2 : undefined)}</td>`).join('')}</tr>`,
+    )
+    .join('');
+  table.innerHTML = `${head}<tbody>${body}</tbody>`;
+  charts
+    .get('pastMinutes')!
+    .el.querySelector('.foot')!.textContent = `${r.rows.length} minutes, newest first`;
+}
+
+function drawStat(id: string, r: Result) {
+  const p = panelById.get(id)!;
+  const el = document.querySelector(`#stats [data-panel="${id}"]`) as HTMLElement;
+  const row = objects(r)[0];
+  const v = row ? (row[p.valueColumns[0]!] as number | null) : null;
+  const t = row ? (row[p.timeColumn] as number) : null;
+  el.querySelector('.value')!.textContent = format(v, p.unit, p.decimals);
+  el.querySelector('.sub')!.textContent =
+    t === null ? 'no data' : `${p.timeColumn === 'minute' ? 'minute' : 'at'} ${iso(t)}`;
+  el.dataset.value = v === null ? '' : String(v);
+  el.dataset.time = t === null ? '' : String(t);
+}
+
+function drawHealth(items: readonly HealthItem[]) {
+  const strip = $('#health');
+  for (const h of items) {
+    let el = strip.querySelector(`[data-panel="${h.id}"]`) as HTMLElement | null;
+    el ??= tile(strip, h.id, h.title, '');
+    const text = h.values
+      .map((v) =>
+        h.values.length > 1
+          ? `${v.label} ${format(v.value, h.unit)}`
+          : format(v.value, h.unit, h.unit === 's' ? 1 : undefined),
+      )
+      .join(' · ');
+    el.querySelector('.value')!.textContent = text;
+    el.querySelector('.sub')!.textContent = h.note ?? '';
+    el.dataset.values = JSON.stringify(h.values);
+  }
+}
+
+function draw(view: ViewResponse) {
+  const failed: string[] = [];
+  for (const [id, res] of Object.entries(view.panels)) {
+    if ('error' in res) {
+      failed.push(id);
+      continue;
+    }
+    const r = res as Result;
+    if (id === 'price') drawTicks(r);
+    else if (id === 'volume') drawVolume(r);
+    else if (id === 'tradesPerMinute') drawMinuteBars(r);
+    else if (id === 'candles') drawCandles(r);
+    else if (id === 'pastMinutes') drawTable(r);
+    else drawStat(id, r);
+  }
+  drawHealth(view.health);
+  if (fitFor !== view.symbol) {
+    fitFor = view.symbol;
+    for (const cp of charts.values()) cp.chart?.timeScale().fitContent();
+  }
+  const status = $('#status');
+  status.dataset.symbol = view.symbol;
+  status.dataset.updates = String(Number(status.dataset.updates) + 1);
+  status.classList.toggle('error', failed.length > 0);
+  status.textContent = `${failed.length ? `query failed: ${failed.join(', ')} · ` : ''}${view.symbol} · ${hhmm(view.fromMs)}–${hhmm(view.toMs)} UTC · updated ${new Date(view.toMs).toISOString().slice(11, 19)}`;
+}
+
+// ---- polling ------------------------------------------------------------------------------------------
+
+const select = $<HTMLSelectElement>('#symbol');
+
+async function loadSymbols() {
+  const res = await fetch('/api/symbols');
+  if (!res.ok) return;
+  const { symbols } = (await res.json()) as { symbols: string[] };
+  const wanted = select.value || new URLSearchParams(location.search).get('symbol') || symbols[0] || '';
+  const current = Array.from(select.options, (o) => o.value);
+  if (current.join('\n') !== symbols.join('\n')) {
+    select.replaceChildren(...symbols.map((s) => new Option(s, s)));
+  }
+  if (symbols.includes(wanted)) select.value = wanted;
+}
+
+let polls = 0;
+async function poll() {
+  if (polls++ % 10 === 0 || select.options.length === 0) await loadSymbols();
+  const symbol = select.value;
+  if (!symbol) return;
+  const res = await fetch(`/api/view?symbol=${encodeURIComponent(symbol)}`);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
+  const view = (await res.json()) as ViewResponse;
+  if (view.symbol === select.value) draw(view);
+}
+
+const { pollMs } = (await (await fetch('/api/config')).json()) as { pollMs: number };
+let timer: ReturnType<typeof setTimeout> | undefined;
+let running = false;
+let again = false;
+/** One poll at a time; a symbol change during a poll runs another right after it. */
+async function loop(): Promise<void> {
+  clearTimeout(timer);
+  if (running) {
+    again = true;
+    return;
+  }
+  running = true;
+  try {
+    await poll();
+  } catch (err) {
+    $('#status').classList.add('error');
+    $('#status').textContent = `update failed: ${(err as Error).message}`;
+  } finally {
+    running = false;
+  }
+  if (again) {
+    again = false;
+    return loop();
+  }
+  timer = setTimeout(loop, pollMs);
+}
+select.addEventListener('change', () => {
+  history.replaceState(null, '', `?symbol=${encodeURIComponent(select.value)}`);
+  void loop();
+});
+void loop();

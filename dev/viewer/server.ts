@@ -1,0 +1,177 @@
+import type cassandra from 'cassandra-driver';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { MAX_SYMBOL_LENGTH } from '../../shared/contract/validate.ts';
+import type { Logger } from '../../shared/observability/logger.ts';
+import { registerMetrics } from '../../shared/observability/metrics.ts';
+import {
+  type CqlPanel,
+  HEALTH_PANELS,
+  MARKET_PANELS,
+  type PanelResult,
+  type PromPanel,
+  runCql,
+  runPanel,
+  SYMBOL_VARIABLE,
+} from '../../shared/panels/index.ts';
+import type { ViewerAssets } from './bundle.ts';
+import type { ViewerConfig } from './config.ts';
+import { createScraper, type HealthValue, reduce } from './health.ts';
+
+export interface ViewerDeps {
+  /** A connected driver client with the market keyspace; the server never builds its own. */
+  readonly client: cassandra.Client;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly config: Pick<ViewerConfig, 'windowS' | 'pollMs' | 'scrapeUrls' | 'scrapeTimeoutMs'>;
+  readonly assets: ViewerAssets;
+  readonly now?: () => number;
+}
+
+export interface HealthItem {
+  readonly id: string;
+  readonly title: string;
+  readonly unit: string;
+  readonly values: readonly HealthValue[];
+  /** Why there is no value, when there is none. */
+  readonly note?: string;
+}
+
+export interface ViewResponse {
+  readonly symbol: string;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly panels: Readonly<Record<string, PanelResult | { error: string }>>;
+  readonly health: readonly HealthItem[];
+}
+
+const validSymbol = (s: unknown): s is string =>
+  typeof s === 'string' && s.length > 0 && s.length <= MAX_SYMBOL_LENGTH && /^[\x21-\x7e]+$/.test(s);
+
+/**
+ * The live viewer: a page that polls `/api/view`, which runs exactly the catalogue's CQL (rendered for the
+ * chosen symbol and the last `windowS` seconds) and computes the health strip from the pipeline processes'
+ * `/metrics` and from Cassandra.
+ */
+export function createViewerServer(deps: ViewerDeps): FastifyInstance {
+  const { client, log, registry, config, assets } = deps;
+  const now = deps.now ?? Date.now;
+  const m = registerMetrics(registry, [
+    'viewerRequests',
+    'viewerQueryDuration',
+    'viewerQueryErrors',
+    'viewerScrapeFailures',
+  ]);
+  const scraper = createScraper({
+    urls: config.scrapeUrls,
+    timeoutMs: config.scrapeTimeoutMs,
+    minGapMs: Math.max(500, config.pollMs / 2),
+    onFailure: (url, err) => {
+      m.viewerScrapeFailures.inc({ target: url });
+      log.warn({ url, err: err.message }, 'metrics scrape failed');
+    },
+    now,
+  });
+
+  async function timedPanel(p: CqlPanel, symbol: string, fromMs: number, toMs: number) {
+    const end = m.viewerQueryDuration.startTimer({ panel: p.id });
+    try {
+      return await runPanel(client, p, { symbol, fromMs, toMs });
+    } catch (err) {
+      m.viewerQueryErrors.inc({ panel: p.id });
+      log.warn({ panel: p.id, err: (err as Error).message }, 'panel query failed');
+      return { error: (err as Error).message };
+    } finally {
+      end();
+    }
+  }
+
+  async function health(panels: ViewResponse['panels'], nowMs: number): Promise<HealthItem[]> {
+    const withLocal = (HEALTH_PANELS as readonly PromPanel[]).filter((p) => p.local);
+    const snaps = config.scrapeUrls.length > 0 ? await scraper.snapshots() : undefined;
+    return withLocal.map((p) => {
+      const base = { id: p.id, title: p.title, unit: p.unit };
+      const r = p.local!;
+      if (r.kind === 'rowAge') {
+        const res = panels[r.panel];
+        if (!res || 'error' in res)
+          return { ...base, values: [{ label: 'seconds', value: null }], note: 'query failed' };
+        const t = res.columns.indexOf(MARKET_PANELS.find((x) => x.id === r.panel)!.timeColumn);
+        const time = res.rows[0]?.[t];
+        return typeof time === 'number'
+          ? { ...base, values: [{ label: 'seconds', value: (nowMs - time) / 1000 }] }
+          : { ...base, values: [{ label: 'seconds', value: null }], note: 'no trade stored' };
+      }
+      if (!snaps) return { ...base, values: reduceEmpty(r), note: 'no VIEWER_SCRAPE_URLS' };
+      const values = reduce(r, snaps.cur, snaps.prev, nowMs);
+      const note = values.every((v) => v.value === null)
+        ? snaps.cur.byTarget.size === 0
+          ? 'scrape failed'
+          : 'not exposed yet'
+        : undefined;
+      return note ? { ...base, values, note } : { ...base, values };
+    });
+  }
+
+  const reduceEmpty = (r: NonNullable<PromPanel['local']>) =>
+    r.kind === 'quantiles'
+      ? r.quantiles.map((q) => ({ label: `p${Math.round(q * 100)}`, value: null }))
+      : [{ label: '', value: null }];
+
+  const app = Fastify({ logger: false });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unknown';
+    if (route.startsWith('/api/')) {
+      m.viewerRequests.inc({ route, outcome: reply.statusCode < 400 ? 'ok' : 'error' });
+    }
+  });
+
+  app.get('/', async (_req, reply) => reply.type('text/html; charset=utf-8').send(assets.html));
+  app.get('/app.js', async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(assets.js),
+  );
+  app.get('/app.css', async (_req, reply) => reply.type('text/css; charset=utf-8').send(assets.css));
+
+  app.get('/api/config', async () => ({ pollMs: config.pollMs, windowS: config.windowS }));
+
+  app.get('/api/symbols', async (_req, reply) => {
+    try {
+      const r = await runCql(client, SYMBOL_VARIABLE.cql);
+      return { symbols: r.rows.map((row) => String(row[0])).sort() };
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'symbol query failed');
+      return reply.code(503).send({ error: 'Cassandra unavailable' });
+    }
+  });
+
+  app.get<{ Querystring: { symbol?: string } }>('/api/view', async (req, reply) => {
+    const symbol = req.query.symbol;
+    if (!validSymbol(symbol))
+      return reply.code(400).send({ error: `symbol must be 1..${MAX_SYMBOL_LENGTH} printable characters` });
+    const toMs = now();
+    const fromMs = toMs - config.windowS * 1000;
+    const results = await Promise.all(
+      (MARKET_PANELS as readonly CqlPanel[]).map(
+        async (p) => [p.id, await timedPanel(p, symbol, fromMs, toMs)] as const,
+      ),
+    );
+    const panels = Object.fromEntries(results);
+    const body: ViewResponse = { symbol, fromMs, toMs, panels, health: await health(panels, toMs) };
+    return body;
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    try {
+      await client.execute('SELECT release_version FROM system.local', [], { isIdempotent: true });
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'not ready', reason: 'Cassandra unreachable' });
+    }
+  });
+  app.get('/metrics', async (_req, reply) =>
+    reply.header('content-type', registry.contentType).send(await registry.metrics()),
+  );
+  return app;
+}
