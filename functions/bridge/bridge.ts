@@ -59,6 +59,8 @@ export class Bridge {
   readonly spool: DiskSpool;
   readonly metrics: ReturnType<typeof registerMetrics<(typeof BRIDGE_METRIC_KEYS)[number]>>;
   private readonly lastTrade = new Map<string, number>();
+  /** Only configured symbols get a staleness series: a misbehaving feed must not explode label cardinality. */
+  private readonly configured: ReadonlySet<string>;
   private readonly log: Logger;
   private readonly lastRejectLog = new Map<string, number>();
   private stopping: Promise<{ drained: boolean; spooled: number }> | undefined;
@@ -67,6 +69,7 @@ export class Bridge {
     const { config, logger, registry } = deps;
     registerSecret(config.token);
     this.log = logger;
+    this.configured = new Set(config.symbols);
     this.metrics = registerMetrics(registry, BRIDGE_METRIC_KEYS);
     const m = this.metrics;
     this.spool = new DiskSpool({
@@ -196,7 +199,7 @@ export class Bridge {
           trades: trades.length,
         });
         accepted += trades.length;
-        this.lastTrade.set(symbol, receivedAt);
+        if (this.configured.has(symbol)) this.lastTrade.set(symbol, receivedAt);
       } catch (err) {
         m.bridgeTradeRejects.inc({ reason: 'encode' }, trades.length);
         this.log.error({ code: BridgeErrors.INTERNAL.code, err, symbol }, 'could not encode trades');
