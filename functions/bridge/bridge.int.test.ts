@@ -42,7 +42,7 @@ describe('bridge → real Kafka', () => {
       config: testConfig({
         FINNHUB_URL: feed.url,
         FINNHUB_SYMBOLS: symbols.join(','),
-        FINNHUB_WATCHDOG_MS: '1000',
+        FINNHUB_WATCHDOG_MS: '2500',
         FINNHUB_BACKOFF_INITIAL_MS: '20',
         FINNHUB_BACKOFF_MAX_MS: '200',
         KAFKA_TOPIC: topic,

@@ -79,12 +79,14 @@ describe('FeedClient against the replay feed', () => {
     expect(c.log.text()).toContain('BRIDGE_FEED_CLOSED');
   });
 
-  it('reconnects when the feed goes silent (watchdog), and pings count as life', async () => {
+  it('reconnects when the feed goes silent (watchdog), and pings count as life', {
+    timeout: 20_000,
+  }, async () => {
     feed = await startReplayFeed({ tradesPerSecond: 0, pingIntervalMs: 50 });
     const f = feed;
-    const c = startClient({ url: f.url, watchdogMs: 400 });
-    await until(() => c.frames.filter((x) => x.kind === 'ping').length >= 10);
-    expect(closes(c.events)).toEqual([]); // 10 pings at 50 ms spacing: the 400 ms watchdog never fired
+    const c = startClient({ url: f.url, watchdogMs: 1_000 });
+    await until(() => c.frames.filter((x) => x.kind === 'ping').length >= 30);
+    expect(closes(c.events)).toEqual([]); // 30 pings 50 ms apart outlast the 1 s watchdog: pings kept it alive
     f.setSilent(true);
     await until(() => closes(c.events).length > 0);
     expect(closes(c.events)[0]!.reason).toBe('watchdog');
