@@ -30,8 +30,8 @@ export const viewerSpec = {
     env: 'VIEWER_SCRAPE_URLS',
     doc: 'Prometheus /metrics URLs of the pipeline processes, comma-separated, for the health strip (unset: Cassandra-only health)',
     parse: p.list(p.url(['http', 'https'])),
-    default: [],
-  } satisfies Setting<string[]>,
+    default: undefined,
+  } satisfies Setting<string[] | undefined>,
   scrapeTimeoutMs: {
     env: 'VIEWER_SCRAPE_TIMEOUT_MS',
     doc: 'Timeout of one /metrics scrape (milliseconds)',

@@ -62,8 +62,9 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
     'viewerQueryErrors',
     'viewerScrapeFailures',
   ]);
+  const scrapeUrls = config.scrapeUrls ?? [];
   const scraper = createScraper({
-    urls: config.scrapeUrls,
+    urls: scrapeUrls,
     timeoutMs: config.scrapeTimeoutMs,
     minGapMs: Math.max(500, config.pollMs / 2),
     onFailure: (url, err) => {
@@ -88,7 +89,7 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
 
   async function health(panels: ViewResponse['panels'], nowMs: number): Promise<HealthItem[]> {
     const withLocal = (HEALTH_PANELS as readonly PromPanel[]).filter((p) => p.local);
-    const snaps = config.scrapeUrls.length > 0 ? await scraper.snapshots() : undefined;
+    const snaps = scrapeUrls.length > 0 ? await scraper.snapshots() : undefined;
     return withLocal.map((p) => {
       const base = { id: p.id, title: p.title, unit: p.unit };
       const r = p.local!;

@@ -49,9 +49,9 @@ const STATS = ['lastTrade', 'minuteAvgPrice', 'minuteTradeCount'] as const;
 const LAYOUT: readonly [string, string][] = [
   ['price', 'w8'],
   ['tradesPerMinute', 'w4'],
-  ['volume', 'w8'],
-  ['pastMinutes', 'w4'],
+  ['volume', 'w12'],
   ['candles', 'w12 candles'],
+  ['pastMinutes', 'w12'],
 ];
 
 function tile(parent: HTMLElement, id: string, title: string, description: string): HTMLElement {
@@ -133,6 +133,7 @@ function setPoints(cp: ChartPanel, name: string, points: [number, number][]) {
 }
 
 let fitFor = '';
+let fitsLeft = 0;
 
 function drawTicks(r: Result) {
   const rows = objects(r);
@@ -264,8 +265,13 @@ function draw(view: ViewResponse) {
     else drawStat(id, r);
   }
   drawHealth(view.health);
+  // Fit the time axis to the data for the first few draws of a symbol (the page may still be laying out).
   if (fitFor !== view.symbol) {
     fitFor = view.symbol;
+    fitsLeft = 3;
+  }
+  if (fitsLeft > 0) {
+    fitsLeft -= 1;
     for (const cp of charts.values()) cp.chart?.timeScale().fitContent();
   }
   const status = $('#status');
