@@ -499,10 +499,15 @@ describe('the dispatcher follows the manifests it reads', () => {
       });
       const m = await loadManifests(join(dir, 'knative/overlays/local'));
       const trades = m.kafkaSources.find((s) => s.name === 'trades')!;
-      // Everything else still comes from the checked-in file.
-      expect(trades).toMatchObject({
-        ordering: 'unordered',
-        delivery: { retry, backoffPolicy: 'exponential' },
+      // Only the edited fields differ from the checked-in source.
+      const original = (await loadManifests('knative/overlays/local')).kafkaSources.find(
+        (s) => s.name === 'trades',
+      )!;
+      expect(trades).toEqual({
+        ...original,
+        topics: [topic],
+        consumerGroup: group,
+        delivery: { ...original.delivery, retry, backoffDelayMs: 50 },
       });
 
       const sink = await testSink(() => ({ status: 503, body: 'down' }));
