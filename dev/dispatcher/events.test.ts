@@ -112,6 +112,24 @@ describe('recordToEvent: pass-through', () => {
     expect(back.extensions).toMatchObject({ knativekafkapartition: '2', knativekafkaoffset: '41' });
   });
 
+  it('passes a CloudEvent without data (tombstone value) through with no body', () => {
+    const ev = recordToEvent(
+      record({ value: null, h: { ce_specversion: '1.0', ce_id: 'a', ce_source: 's', ce_type: 't' } }),
+      src,
+    );
+    expect(ev.wrapped).toBe(false);
+    expect(ev.data).toBeNull();
+    expect(httpBinaryHeaders(ev, 'market')).not.toHaveProperty('content-type');
+  });
+
+  it('wraps a record with neither key nor value nor headers', () => {
+    const ev = recordToEvent(record({ key: null, value: null, timestampMs: Number.NaN }), src);
+    expect(ev.wrapped).toBe(true);
+    expect(ev.data).toBeNull();
+    expect(ev.attributes).not.toHaveProperty('time');
+    expect(ev.attributes).not.toHaveProperty('key');
+  });
+
   it('applies ceOverrides last', () => {
     const ev = recordToEvent(
       record({ h: { ce_specversion: '1.0', ce_id: 'a', ce_source: 's', ce_type: 't' } }),
