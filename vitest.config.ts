@@ -10,6 +10,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.e2e.test.ts', '.cache/**'],
         },
@@ -18,6 +19,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          // After the unit tier: a broken unit does not wait for Kafka and Cassandra to start.
+          sequence: { groupOrder: 1 },
           include: ['**/*.int.test.ts', '**/*.e2e.test.ts'],
           exclude: ['**/node_modules/**', '.cache/**'],
           globalSetup: ['dev/runtime/vitest-global-setup.ts'],

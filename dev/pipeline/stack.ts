@@ -97,7 +97,15 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       BRIDGE_SPOOL_DIR: join(opts.workDir, 'bridge-spool'),
       ...(opts.feedUrl ? { FINNHUB_URL: opts.feedUrl } : {}),
     },
-    viewer: { VIEWER_PORT: String(ports.viewer), VIEWER_HOST: '127.0.0.1' },
+    viewer: {
+      VIEWER_PORT: String(ports.viewer),
+      VIEWER_HOST: '127.0.0.1',
+      VIEWER_SCRAPE_URLS: (
+        ['bridge', 'dispatcher', 'trade-writer', 'minute-window', 'minute-finalizer'] as const
+      )
+        .map((n) => `${urls[n]}/metrics`)
+        .join(','),
+    },
   };
 
   const services = new Map<ServiceName, Service>();
