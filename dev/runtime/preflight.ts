@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, dirname, join } from 'node:path';
 import type { Env } from '../../shared/config/index.ts';
@@ -67,7 +67,8 @@ export function findJava({ env, jvmRoots = ['/usr/lib/jvm'] }: JavaSearch): Java
   for (const bin of candidates) {
     if (!existsSync(bin)) continue;
     const major = javaMajor(bin);
-    if (major === REQUIRED_JAVA) return { bin, home: dirname(dirname(bin)), major };
+    // /usr/bin/java is a symlink chain on Debian; JAVA_HOME for Maven must be the JDK's own directory.
+    if (major === REQUIRED_JAVA) return { bin, home: dirname(dirname(realpathSync(bin))), major };
     seen.push(`${bin} is Java ${major ?? 'of unknown version'}`);
   }
   if (seen.length === 0) {
