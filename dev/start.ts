@@ -1,0 +1,159 @@
+/**
+ * `npm start`: the whole pipeline on this machine. Real Kafka and Cassandra (dev/runtime), the schema, the
+ * bridge (replay feed without FINNHUB_TOKEN, the live market with it), the KafkaSource/PingSource dispatcher
+ * reading knative/overlays/local, the three functions and the live viewer. Ctrl-C stops everything.
+ */
+import { resolve } from 'node:path';
+import { createCassandraClient } from '../shared/cassandra/client.ts';
+import { loadCassandraConfig } from '../shared/cassandra/config.ts';
+import { migrate } from '../shared/cassandra/migrate.ts';
+import { ConfigError, loadConfig } from '../shared/config/env.ts';
+import { createKafkaClient } from '../shared/kafka/index.ts';
+import { createLogger } from '../shared/observability/logger.ts';
+import { assertPortFree } from './pipeline/ports.ts';
+import { repoRoot } from './pipeline/service.ts';
+import { type ServiceName, type Stack, startStack } from './pipeline/stack.ts';
+import { isRuntimeError } from './runtime/errors.ts';
+import { acquireRuntime, type Runtime } from './runtime/runtime.ts';
+import { startSpec } from './start-config.ts';
+
+const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
+const quiet = createLogger('start', { level: 'warn' });
+
+async function prepare(runtime: Runtime, keyspace: string, topic: string): Promise<void> {
+  const cassandra = createCassandraClient(
+    loadCassandraConfig({
+      CASSANDRA_CONTACT_POINTS: runtime.cassandra.contactPoints.join(','),
+      CASSANDRA_LOCAL_DC: runtime.cassandra.localDataCenter,
+      CASSANDRA_KEYSPACE: keyspace,
+    }),
+    { withoutKeyspace: true, applicationName: 'start' },
+  );
+  try {
+    const r = await migrate(cassandra, {
+      keyspace,
+      replication: { class: 'SimpleStrategy', factors: { replication_factor: 1 } },
+    });
+    say(
+      `schema: keyspace ${keyspace}, ${r.applied.length} migration(s) applied, ${r.skipped.length} already there`,
+    );
+  } finally {
+    await cassandra.shutdown();
+  }
+  const kafka = createKafkaClient({ brokers: runtime.kafka.brokers, clientId: 'start', logger: quiet });
+  try {
+    const admin = await kafka.admin();
+    await admin.ensureTopic(topic, 3);
+    await admin.ensureTopic('market-dead-letters', 1);
+    say(`kafka: topics ${topic} (3 partitions) and market-dead-letters ready`);
+  } finally {
+    await kafka.close();
+  }
+}
+
+function statusBlock(runtime: Runtime, stack: Stack, live: boolean, workDir: string): string {
+  const row = (name: string, where: string) => `  ${name.padEnd(18)} ${where}`;
+  const names: ServiceName[] = [
+    'viewer',
+    'bridge',
+    'dispatcher',
+    'trade-writer',
+    'minute-window',
+    'minute-finalizer',
+  ];
+  return [
+    '',
+    'market pipeline is running',
+    row('viewer', `${stack.urls.viewer}/   <- open this`),
+    ...names
+      .filter((n) => n !== 'viewer' && stack.services.has(n))
+      .map((n) => row(n, `${stack.urls[n]}  (/healthz /readyz /metrics)`)),
+    row('kafka', runtime.kafka.brokers.join(',')),
+    row('cassandra', runtime.cassandra.contactPoints.join(',')),
+    row(
+      'feed',
+      live
+        ? 'live Finnhub market (FINNHUB_TOKEN set)'
+        : 'built-in replay feed (set FINNHUB_TOKEN for the live market)',
+    ),
+    row('logs', `${resolve(workDir, 'logs')}/<service>.log`),
+    '',
+    'Ctrl-C stops everything. Data is kept; `npm run runtime -- reset` wipes it.',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<number> {
+  let cfg: ReturnType<typeof loadConfig<typeof startSpec>>;
+  try {
+    cfg = loadConfig(startSpec);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) process.stderr.write(`[start] ${p}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  const workDir = resolve(repoRoot, cfg.workDir);
+  const ports: Record<ServiceName, number> = {
+    'trade-writer': cfg.portBase,
+    'minute-window': cfg.portBase + 1,
+    'minute-finalizer': cfg.portBase + 2,
+    dispatcher: cfg.portBase + 3,
+    bridge: cfg.portBase + 4,
+    viewer: Number(process.env.VIEWER_PORT ?? 8090),
+  };
+  for (const [name, port] of Object.entries(ports)) {
+    await assertPortFree(port, name, name === 'viewer' ? 'VIEWER_PORT' : 'LOCAL_PORT_BASE');
+  }
+
+  const t0 = Date.now();
+  const runtime = await acquireRuntime({ log: say });
+  let stack: Stack | undefined;
+  let stopping = false;
+  const stop = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    say(`${why}: stopping the pipeline ...`);
+    await stack?.stop();
+    if (runtime.owned) await runtime.stop();
+    say('stopped');
+  };
+  process.once('SIGINT', () => void stop('Ctrl-C').then(() => process.exit(0)));
+  process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
+
+  await prepare(runtime, cfg.keyspace, cfg.topic);
+  const live = Boolean(process.env.FINNHUB_TOKEN || process.env.FINNHUB_TOKEN_FILE);
+  say('starting functions, dispatcher, bridge and viewer ...');
+  stack = await startStack({
+    kafkaBrokers: runtime.kafka.brokers,
+    cassandraContactPoints: runtime.cassandra.contactPoints,
+    cassandraLocalDataCenter: runtime.cassandra.localDataCenter,
+    keyspace: cfg.keyspace,
+    topic: cfg.topic,
+    workDir,
+    ports,
+    env: { FINNHUB_SYMBOLS: cfg.replaySymbols.join(',') },
+  });
+  say(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  process.stdout.write(statusBlock(runtime, stack, live, workDir));
+  if (runtime.unexpectedExit) {
+    void runtime.unexpectedExit.then(({ service, code }) => {
+      if (!stopping) void stop(`${service} exited unexpectedly (code ${code})`).then(() => process.exit(1));
+    });
+  }
+  return -1;
+}
+
+try {
+  const code = await main();
+  if (code >= 0) process.exit(code);
+} catch (err) {
+  // Causes with a known fix are one line; anything else keeps its stack for the bug report.
+  process.stderr.write(
+    `[start] ${isRuntimeError(err) || err instanceof Error ? err.message : String(err)}\n`,
+  );
+  if (!isRuntimeError(err) && err instanceof Error && process.env.LOG_LEVEL === 'debug')
+    process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+}
