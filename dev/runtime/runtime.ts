@@ -174,6 +174,16 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
   };
 
   const stopAll = async (): Promise<void> => {
+    // The supervisors are unref'd so they never keep a process alive on their own; while stopping,
+    // something must, or Node would exit mid-stop (e.g. in vitest's teardown) and leave stale state behind.
+    const hold = setInterval(() => {}, 1000);
+    try {
+      await stopServices();
+    } finally {
+      clearInterval(hold);
+    }
+  };
+  const stopServices = async (): Promise<void> => {
     let waitingFor = otherUsers(paths);
     if (waitingFor.length > 0)
       log(`waiting for pid ${waitingFor.join(', ')} to finish using the runtime ...`);
