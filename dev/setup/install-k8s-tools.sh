@@ -40,10 +40,12 @@ log() { echo "[k8s-tools] $*"; }
 start_all=$(now)
 
 # --- kubeconform -----------------------------------------------------------------------------------
-if [ "$("$bin/kubeconform" -v 2>/dev/null || true)" != "$KUBECONFORM_VERSION" ]; then
+# `go install`ed kubeconform reports "development", so a stamp file records the installed version.
+if [ ! -x "$bin/kubeconform" ] || [ "$(cat "$bin/.kubeconform-version" 2>/dev/null)" != "$KUBECONFORM_VERSION" ]; then
   t=$(now)
   log "go install kubeconform@$KUBECONFORM_VERSION"
   GOBIN="$bin" GOFLAGS=-mod=mod go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+  echo "$KUBECONFORM_VERSION" >"$bin/.kubeconform-version"
   log "kubeconform: $(( $(now) - t ))s"
 fi
 
