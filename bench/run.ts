@@ -10,6 +10,8 @@ type Part = () => Promise<{ run(): Promise<Record<string, unknown>> }>;
 
 const PARTS: Record<string, Part> = {
   bridge: () => import('./bridge.ts'),
+  store: () => import('./store.ts'),
+  pipeline: () => import('./pipeline.ts'),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
