@@ -19,7 +19,11 @@ case "$cmd" in
   test)
     sh dev/setup/ensure-tools.sh
     npm run --silent check
-    exec npx vitest run "$@"
+    mkdir -p test-artifacts
+    status=0
+    npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+    node --import tsx dev/test-summary.ts test-artifacts/vitest.json
+    exit "$status"
     ;;
   bench) exec node --import tsx bench/run.ts "$@" ;;
   *)

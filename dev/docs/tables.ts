@@ -7,6 +7,7 @@ import { hostSpec } from '../../shared/host/process.ts';
 import { kafkaSpec } from '../../shared/kafka/config.ts';
 import { marketSpec } from '../../shared/market/config.ts';
 import { METRICS } from '../../shared/observability/catalogue.ts';
+import { startSpec } from '../start-config.ts';
 
 /**
  * Generated sections of the READMEs: `<!-- generated:NAME -->` ... `<!-- /generated -->`. The tables come from
@@ -18,6 +19,7 @@ const configs: Record<string, Spec> = {
   'config:schema': schemaSpec,
   'config:market': marketSpec,
   'config:trade-writer': tradeWriterSpec,
+  'config:start': startSpec,
   'config:bridge': bridgeSpec,
   'config:kafka': kafkaSpec,
 };
