@@ -2,14 +2,14 @@
  * Bridge benchmark: replay feed (own process, so it does not share the bridge's event loop) → bridge →
  * real Kafka (acks=all, idempotent).
  *
- * 1. Throughput: the feed offers more than the bridge can take; we count trades acknowledged by Kafka per
- *    second over a steady window (after a warm-up).
+ * 1. Throughput: the offered rate rises step by step; per step we count trades acknowledged by Kafka per
+ *    second and the receive→ack latency; the highest step the bridge keeps up with is its sustained rate.
  * 2. Latency: the feed offers a fixed 5,000 trades/s; we record receive→ack latency of every record.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,14 +36,17 @@ const SYMBOLS = [
 ];
 
 export interface BridgeBenchOptions {
-  /** Offered rate of the throughput phase (trades/s). */
-  offeredTradesPerSecond?: number;
+  /** Offered rates of the throughput ramp (trades/s). */
+  steps?: number[];
+  stepS?: number;
   latencyTradesPerSecond?: number;
   warmupS?: number;
   measureS?: number;
 }
 
-async function startFeed(rate: number): Promise<{ url: string; child: ChildProcess }> {
+async function startFeed(
+  rate: number,
+): Promise<{ url: string; child: ChildProcess; setRate(r: number): void }> {
   const child = spawn(
     process.execPath,
     [
@@ -60,7 +63,7 @@ async function startFeed(rate: number): Promise<{ url: string; child: ChildProce
       '--seed',
       '7',
     ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const rl = createInterface({ input: child.stdout! });
   const url = await new Promise<string>((resolve, reject) => {
@@ -74,7 +77,7 @@ async function startFeed(rate: number): Promise<{ url: string; child: ChildProce
       }
     });
   });
-  return { url, child };
+  return { url, child, setRate: (r) => child.stdin!.write(`rate ${r}\n`) };
 }
 
 async function stopFeed(child: ChildProcess): Promise<void> {
@@ -86,21 +89,28 @@ async function stopFeed(child: ChildProcess): Promise<void> {
 
 const quantile = (sorted: Float64Array, q: number): number =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const round2 = (x: number): number => Number(x.toFixed(2));
 
-async function phase(
-  name: string,
-  brokers: string[],
-  rate: number,
-  warmupS: number,
-  measureS: number,
-): Promise<Record<string, number>> {
+interface Window {
+  offeredTradesPerSecond: number;
+  tradesPerSecond: number;
+  recordsPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMaxMs: number;
+  bridgeCpuPercent: number;
+  backlogRecords: number;
+}
+
+/** A running feed + bridge + topic, and a way to measure a window of acknowledgements. */
+async function rig(brokers: string[], rate: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bridge-'));
   const topic = `bench-bridge-${randomUUID()}`;
   const feed = await startFeed(rate);
   let measuring = false;
   let trades = 0;
   let records = 0;
-  const latencies: number[] = [];
+  let latencies: number[] = [];
   const onAck = (recs: readonly OutRecord[], ackAt: number) => {
     if (!measuring) return;
     for (const r of recs) {
@@ -122,39 +132,88 @@ async function phase(
     logger: createLogger('bench-bridge', { level: 'error' }),
     onAck,
   });
+  return {
+    feed,
+    service,
+    async window(offered: number, warmupS: number, measureS: number): Promise<Window> {
+      await sleep(warmupS * 1000);
+      trades = 0;
+      records = 0;
+      latencies = [];
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      measuring = true;
+      await sleep(measureS * 1000);
+      measuring = false;
+      const elapsedS = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const sorted = Float64Array.from(latencies).sort();
+      return {
+        offeredTradesPerSecond: offered,
+        tradesPerSecond: Math.round(trades / elapsedS),
+        recordsPerSecond: Math.round(records / elapsedS),
+        latencyP50Ms: round2(quantile(sorted, 0.5)),
+        latencyP99Ms: round2(quantile(sorted, 0.99)),
+        latencyMaxMs: round2(sorted[sorted.length - 1] ?? Number.NaN),
+        bridgeCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsedS) * 100),
+        backlogRecords: service.bridge.delivery.queued + service.bridge.spool.depth,
+      };
+    },
+    async close() {
+      await stopFeed(feed.child);
+      await service.stop(30_000);
+      const client = createKafkaClient({ brokers, clientId: 'bench-cleanup', logLevel: 'nothing' });
+      await (await client.admin()).deleteTopics([topic]).catch(() => {});
+      await client.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const fmt = (w: Window): string =>
+  `offered ${w.offeredTradesPerSecond.toLocaleString('en')}/s → ${w.tradesPerSecond.toLocaleString('en')} trades/s acked ` +
+  `(${w.recordsPerSecond.toLocaleString('en')} records/s), receive→ack p50 ${w.latencyP50Ms} ms, p99 ${w.latencyP99Ms} ms, ` +
+  `backlog ${w.backlogRecords} records, bridge CPU ${w.bridgeCpuPercent} %`;
+
+/**
+ * Throughput: raise the offered rate step by step on one feed and bridge. A step is sustained when Kafka
+ * acknowledged ≥ 95 % of the offered trades with p99 receive→ack under 1 s (no growing backlog); the ramp
+ * ends at the first step that is not. The last step's acknowledged rate is the saturated capacity.
+ */
+async function throughput(brokers: string[], steps: number[], stepS: number) {
+  const r = await rig(brokers, steps[0]!);
+  const windows: Window[] = [];
   try {
-    await sleep(warmupS * 1000);
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    measuring = true;
-    await sleep(measureS * 1000);
-    measuring = false;
-    const elapsedS = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const sorted = Float64Array.from(latencies).sort();
-    const out = {
-      offeredTradesPerSecond: rate,
-      tradesPerSecond: Math.round(trades / elapsedS),
-      recordsPerSecond: Math.round(records / elapsedS),
-      latencyP50Ms: Number(quantile(sorted, 0.5).toFixed(2)),
-      latencyP99Ms: Number(quantile(sorted, 0.99).toFixed(2)),
-      latencyMaxMs: Number((sorted[sorted.length - 1] ?? Number.NaN).toFixed(2)),
-      bridgeCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / elapsedS) * 100),
-      spooledAtEnd: service.bridge.spool.depth,
-    };
-    console.log(
-      `[bench:bridge] ${name}: ${out.tradesPerSecond.toLocaleString('en')} trades/s acked ` +
-        `(${out.recordsPerSecond.toLocaleString('en')} records/s; offered ${rate.toLocaleString('en')}/s), ` +
-        `receive→ack p50 ${out.latencyP50Ms} ms, p99 ${out.latencyP99Ms} ms, bridge CPU ${out.bridgeCpuPercent} %`,
-    );
-    return out;
+    for (const rate of steps) {
+      r.feed.setRate(rate);
+      const w = await r.window(rate, 1.5, stepS);
+      windows.push(w);
+      console.log(`[bench:bridge] ramp: ${fmt(w)}`);
+      if (w.tradesPerSecond < 0.95 * rate || w.latencyP99Ms > 1_000) break;
+    }
   } finally {
-    await stopFeed(feed.child);
-    await service.stop(30_000);
-    const client = createKafkaClient({ brokers, clientId: 'bench-cleanup', logLevel: 'nothing' });
-    await (await client.admin()).deleteTopics([topic]).catch(() => {});
-    await client.close();
-    rmSync(dir, { recursive: true, force: true });
+    await r.close();
+  }
+  const sustained = windows.filter(
+    (w) => w.tradesPerSecond >= 0.95 * w.offeredTradesPerSecond && w.latencyP99Ms <= 1_000,
+  );
+  const best = sustained.at(-1);
+  const last = windows.at(-1)!;
+  return {
+    maxSustainedTradesPerSecond: best?.tradesPerSecond ?? 0,
+    saturatedTradesPerSecond: last.tradesPerSecond,
+    steps: windows,
+  };
+}
+
+async function latency(brokers: string[], rate: number, warmupS: number, measureS: number) {
+  const r = await rig(brokers, rate);
+  try {
+    const w = await r.window(rate, warmupS, measureS);
+    console.log(`[bench:bridge] latency: ${fmt(w)}`);
+    return w;
+  } finally {
+    await r.close();
   }
 }
 
@@ -162,21 +221,24 @@ export async function run(opts: BridgeBenchOptions = {}): Promise<Record<string,
   const runtime = await acquireRuntime({ log: (l) => console.error(`[runtime] ${l}`) });
   try {
     const brokers = runtime.kafka.brokers;
-    const warmupS = opts.warmupS ?? 3;
-    const measureS = opts.measureS ?? 10;
-    const throughput = await phase(
-      'throughput',
+    const steps = opts.steps ?? [10_000, 25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000];
+    const tp = await throughput(brokers, steps, opts.stepS ?? 5);
+    const lat = await latency(
       brokers,
-      opts.offeredTradesPerSecond ?? 150_000,
-      warmupS,
-      measureS,
+      opts.latencyTradesPerSecond ?? 5_000,
+      opts.warmupS ?? 3,
+      opts.measureS ?? 15,
     );
-    const latency = await phase('latency', brokers, opts.latencyTradesPerSecond ?? 5_000, warmupS, measureS);
+    console.log(
+      `[bench:bridge] sustained ${tp.maxSustainedTradesPerSecond.toLocaleString('en')} trades/s (saturates at ` +
+        `${tp.saturatedTradesPerSecond.toLocaleString('en')}/s); at ${lat.offeredTradesPerSecond.toLocaleString('en')} trades/s ` +
+        `receive→ack p50 ${lat.latencyP50Ms} ms, p99 ${lat.latencyP99Ms} ms`,
+    );
     return {
-      machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+      machine: { cpus: cpus().length, node: process.version, loadAverage: loadavg().map(round2) },
       symbols: SYMBOLS.length,
-      throughput,
-      latencyAt5k: latency,
+      throughput: tp,
+      latency: lat,
     };
   } finally {
     await runtime.stop();

@@ -2,6 +2,7 @@
  * `node --import tsx dev/replay-feed/cli.ts [options]`: runs the Finnhub-compatible replay feed until SIGINT /
  * SIGTERM. Prints one JSON line with the URL when listening and one with the stats when stopping.
  */
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { startReplayFeed } from './server.ts';
 
@@ -19,7 +20,8 @@ const HELP = `Finnhub-compatible replay feed
   --max-symbols <n>           per-connection symbol limit (default 50)
   --max-trades-per-frame <n>  most trades in one frame (default 8)
   --no-bursts                 keep the rate steady (benchmarks)
-  --help`;
+  --help
+stdin (when not a terminal): "rate <n>", "pause", "resume", "stats" lines control a running feed`;
 
 const { values } = parseArgs({
   options: {
@@ -72,6 +74,17 @@ const feed = await startReplayFeed({
   maxSymbols: num('max-symbols', values['max-symbols']),
 });
 console.log(JSON.stringify({ msg: 'replay feed listening', url: feed.url }));
+
+// Control lines on stdin (benchmarks drive the rate): `rate <trades/s>`, `pause`, `resume`, `stats`.
+if (!process.stdin.isTTY) {
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    const [cmd, arg] = line.trim().split(/\s+/);
+    if (cmd === 'rate' && Number.isFinite(Number(arg)) && Number(arg) >= 0) feed.setRate(Number(arg));
+    else if (cmd === 'pause') feed.setPaused(true);
+    else if (cmd === 'resume') feed.setPaused(false);
+    else if (cmd === 'stats') console.log(JSON.stringify({ msg: 'stats', stats: feed.stats }));
+  });
+}
 
 const stop = async (): Promise<void> => {
   await feed.close();
