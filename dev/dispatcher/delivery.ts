@@ -2,6 +2,8 @@
  * The KafkaSource delivery contract (eventing-kafka-broker's WebClientCloudEventSender and its retry
  * policy): which answers are retried, how long to wait in between, and one HTTP attempt with a timeout.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BackoffPolicy } from './manifests.ts';
 
@@ -43,60 +45,88 @@ export type Attempt =
     }
   | { readonly kind: 'error'; readonly reason: 'timeout' | 'network' | 'aborted'; readonly message: string };
 
-async function readCapped(res: Response, max: number): Promise<Buffer> {
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  try {
-    while (size < max) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(Buffer.from(value));
-      size += value.byteLength;
-    }
-  } finally {
-    // A sink that streams a huge error page must not hold the delivery up.
-    await reader.cancel().catch(() => {});
-  }
-  return Buffer.concat(chunks).subarray(0, max);
-}
+/**
+ * Keep-alive connections to the sinks. node:http rather than fetch: at thousands of deliveries per second on
+ * two cores fetch's per-request cost (streams, AbortSignal.any) showed up as queueing in front of the sinks.
+ */
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
 
 /** One POST. Never throws: every way it can end is an `Attempt`. */
-export async function postOnce(
+export function postOnce(
   url: string,
   headers: Readonly<Record<string, string>>,
   body: Buffer | null,
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<Attempt> {
-  const timeout = AbortSignal.timeout(timeoutMs);
-  const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers,
-      ...(body && body.length > 0 ? { body: new Uint8Array(body) } : {}),
-      signal: combined,
-      redirect: 'manual',
-    });
-    const out: Record<string, string> = {};
-    res.headers.forEach((v, k) => {
-      out[k] = v;
-    });
-    return {
-      kind: 'response',
-      status: res.status,
-      body: await readCapped(res, ERROR_DATA_MAX_BYTES),
-      headers: out,
+  return new Promise((resolve) => {
+    if (signal?.aborted) {
+      resolve({ kind: 'error', reason: 'aborted', message: 'dispatcher stopping' });
+      return;
+    }
+    let settled = false;
+    const finish = (a: Attempt) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(a);
     };
-  } catch (err) {
-    if (signal?.aborted) return { kind: 'error', reason: 'aborted', message: 'dispatcher stopping' };
-    if (timeout.aborted)
-      return { kind: 'error', reason: 'timeout', message: `no answer within ${timeoutMs} ms` };
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    return { kind: 'error', reason: 'network', message: e.cause?.code ?? e.cause?.message ?? e.message };
-  }
+    const target = new URL(url);
+    const lib = target.protocol === 'https:' ? https : http;
+    const payload = body && body.length > 0 ? body : null;
+    let req: http.ClientRequest;
+    try {
+      req = lib.request(target, {
+        method: 'POST',
+        agent: target.protocol === 'https:' ? agents.https : agents.http,
+        headers: { ...headers, 'content-length': String(payload?.length ?? 0) },
+      });
+    } catch (err) {
+      // e.g. a header value with characters HTTP cannot carry
+      resolve({ kind: 'error', reason: 'network', message: (err as Error).message });
+      return;
+    }
+    const timer = setTimeout(() => {
+      finish({ kind: 'error', reason: 'timeout', message: `no answer within ${timeoutMs} ms` });
+      req.destroy();
+    }, timeoutMs);
+    const onAbort = () => {
+      finish({ kind: 'error', reason: 'aborted', message: 'dispatcher stopping' });
+      req.destroy();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      finish({ kind: 'error', reason: 'network', message: err.code ?? err.message }),
+    );
+    req.on('response', (res) => {
+      // A sink that streams a huge error page must not hold the delivery up: keep the first bytes only.
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        if (size < ERROR_DATA_MAX_BYTES) chunks.push(c);
+        size += c.length;
+      });
+      res.on('end', () => {
+        const out: Record<string, string> = {};
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+        finish({
+          kind: 'response',
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).subarray(0, ERROR_DATA_MAX_BYTES),
+          headers: out,
+        });
+      });
+      res.on('error', (err: NodeJS.ErrnoException) =>
+        finish({ kind: 'error', reason: 'network', message: err.code ?? err.message }),
+      );
+    });
+    req.end(payload ?? undefined);
+  });
 }
 
 export interface Outcome {
