@@ -86,7 +86,7 @@ export interface ReplayFeed {
   subscriptions(): string[][];
   /** Closes every open connection from the server side (graceful close frame: sent data arrives first). */
   dropConnections(code?: number, reason?: string): void;
-  /** Silent: no trades and no pings while the socket stays open. */
+  /** Silent: no trades, no pings and no scheduled disconnects while the socket stays open. */
   setSilent(silent: boolean): void;
   /** Pauses trade generation (pings continue), like a closed market. */
   setPaused(paused: boolean): void;
@@ -175,11 +175,19 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
     stats.connections++;
     stats.openConnections++;
     if (opts.disconnectEveryMs && opts.disconnectEveryMs > 0) {
-      const after = opts.disconnectEveryMs * (0.5 + jitter());
-      c.disconnectTimer = setTimeout(() => {
-        stats.serverDisconnects++;
-        ws.close(1001, 'server restart');
-      }, after);
+      const every = opts.disconnectEveryMs;
+      const arm = (): void => {
+        c.disconnectTimer = setTimeout(
+          () => {
+            // A silent server sends nothing at all, not even a close frame: try again later.
+            if (silent) return arm();
+            stats.serverDisconnects++;
+            ws.close(1001, 'server restart');
+          },
+          every * (0.5 + jitter()),
+        );
+      };
+      arm();
     }
     ws.on('message', (raw, isBinary) => {
       if (isBinary) return;

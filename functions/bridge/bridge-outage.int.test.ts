@@ -87,8 +87,11 @@ describe('bridge through a 30 s Kafka outage', () => {
     const resumeAt = feed.stats.tradesSent;
     await until(() => feed.stats.tradesSent > resumeAt + 1_000);
     feed.setPaused(true);
+    // Bounded, so that a loss shows up as the diff below rather than as a timeout.
     await until(
       async () => (await bridge.metrics.bridgeTrades.get()).values[0]?.value === feed.stats.tradesSent,
+      20,
+      60_000,
     );
     expect(await bridge.delivery.flush(60_000)).toBe(true);
 

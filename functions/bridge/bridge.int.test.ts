@@ -83,10 +83,12 @@ describe('bridge → real Kafka', () => {
     await until(() => feed.stats.tradesSent >= sentAtResume + 3_000);
     // Stop the market, let the bridge flush, then compare Kafka with what the feed sent.
     feed.setPaused(true);
-    await until(async () => {
-      const m = await bridge.metrics.bridgeTrades.get();
-      return m.values[0]?.value === feed.stats.tradesSent;
-    });
+    // Bounded, so that a loss shows up as the diff below rather than as a timeout.
+    await until(
+      async () => (await bridge.metrics.bridgeTrades.get()).values[0]?.value === feed.stats.tradesSent,
+      20,
+      60_000,
+    );
     expect(await bridge.delivery.flush(30_000)).toBe(true);
 
     const expected = tradesBySymbolFromFeed(feed.sent);

@@ -52,7 +52,19 @@ export function testConfig(env: Record<string, string> = {}): BridgeConfig {
   return loadBridgeConfig({ BRIDGE_HTTP_HOST: '127.0.0.1', BRIDGE_HTTP_PORT: '0', ...env });
 }
 
-/** Polls until `pred` holds (tests are bounded by vitest's timeout, never by a timed assertion). */
-export async function until(pred: () => boolean | Promise<boolean>, stepMs = 20): Promise<void> {
-  while (!(await pred())) await new Promise((r) => setTimeout(r, stepMs));
+/**
+ * Polls until `pred` holds (tests are bounded by vitest's timeout, never by a timed assertion). With
+ * `giveUpMs`, returns false instead of waiting longer, so the assertions that follow can show what differs.
+ */
+export async function until(
+  pred: () => boolean | Promise<boolean>,
+  stepMs = 20,
+  giveUpMs = Number.POSITIVE_INFINITY,
+): Promise<boolean> {
+  const deadline = Date.now() + giveUpMs;
+  while (!(await pred())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return true;
 }
