@@ -19,12 +19,10 @@ import { acquireRuntime } from '../dev/runtime/runtime.ts';
 import { liveJvms } from '../dev/runtime/state.ts';
 import { histogramQuantile } from '../dev/viewer/health.ts';
 import { parsePromText } from '../dev/viewer/prom-text.ts';
-import { createCassandraClient } from '../shared/cassandra/client.ts';
-import { loadCassandraConfig } from '../shared/cassandra/config.ts';
-import { migrate } from '../shared/cassandra/migrate.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { HOUR_MS, hourOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
+import { benchKeyspace } from './keyspace.ts';
 import { cpuSeconds } from './proc-cpu.ts';
 
 const SYMBOLS = ['BINANCE:BTCUSDT', 'BINANCE:ETHUSDT', 'AAPL', 'MSFT'];
@@ -62,22 +60,9 @@ export async function run(): Promise<Record<string, unknown>> {
   const rates = (process.env.BENCH_RATES ?? '1000,2500,5000').split(',').map(Number);
   const seconds = Number(process.env.BENCH_SECONDS ?? 30);
   const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
-  const keyspace = `bench_${Date.now().toString(36)}`;
+  const { keyspace, client: cassandra, drop } = await benchKeyspace(runtime, 'bench');
   const topic = `bench-${Date.now().toString(36)}`;
   const work = mkdtempSync(join(tmpdir(), 'mp-bench-'));
-  const cassandra = createCassandraClient(
-    loadCassandraConfig({
-      CASSANDRA_CONTACT_POINTS: runtime.cassandra.contactPoints.join(','),
-      CASSANDRA_LOCAL_DC: runtime.cassandra.localDataCenter,
-      CASSANDRA_KEYSPACE: keyspace,
-      CASSANDRA_REQUEST_TIMEOUT_MS: '30000',
-    }),
-    { withoutKeyspace: true },
-  );
-  await migrate(cassandra, {
-    keyspace,
-    replication: { class: 'SimpleStrategy', factors: { replication_factor: 1 } },
-  });
   const kafka = createKafkaClient({ brokers: runtime.kafka.brokers, clientId: 'bench', logger: quiet });
   const admin = await kafka.admin();
   await admin.ensureTopic(topic, 3);
@@ -201,8 +186,7 @@ export async function run(): Promise<Record<string, unknown>> {
     await feed.close();
     await admin.deleteTopics([topic, `${topic}-dlq`]);
     await kafka.close();
-    await cassandra.execute(`DROP KEYSPACE IF EXISTS "${keyspace}"`);
-    await cassandra.shutdown();
+    await drop();
     if (runtime.owned) await runtime.stop();
   }
   console.log('\n[bench] pipeline summary');

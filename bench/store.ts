@@ -5,12 +5,10 @@
  * Env: BENCH_STORE_EVENTS (default 5000), BENCH_STORE_CONCURRENCY (default 50), BENCH_TRADES_PER_EVENT (default 4).
  */
 import { acquireRuntime } from '../dev/runtime/runtime.ts';
-import { createCassandraClient } from '../shared/cassandra/client.ts';
-import { loadCassandraConfig } from '../shared/cassandra/config.ts';
 import { MarketStore } from '../shared/cassandra/market-store.ts';
-import { migrate } from '../shared/cassandra/migrate.ts';
 import type { Trade } from '../shared/contract/types.ts';
 import { sumsByMinute } from '../shared/market/aggregate.ts';
+import { benchKeyspace } from './keyspace.ts';
 
 async function timed(total: number, concurrency: number, op: (i: number) => Promise<void>) {
   const lat: number[] = [];
@@ -36,21 +34,8 @@ export async function run(): Promise<Record<string, unknown>> {
   const concurrency = Number(process.env.BENCH_STORE_CONCURRENCY ?? 50);
   const perEvent = Number(process.env.BENCH_TRADES_PER_EVENT ?? 4);
   const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
-  const keyspace = `bench_store_${Date.now().toString(36)}`;
-  const client = createCassandraClient(
-    loadCassandraConfig({
-      CASSANDRA_CONTACT_POINTS: runtime.cassandra.contactPoints.join(','),
-      CASSANDRA_LOCAL_DC: runtime.cassandra.localDataCenter,
-      CASSANDRA_KEYSPACE: keyspace,
-      CASSANDRA_REQUEST_TIMEOUT_MS: '30000',
-    }),
-    { withoutKeyspace: true },
-  );
+  const { client, drop } = await benchKeyspace(runtime, 'bench_store');
   try {
-    await migrate(client, {
-      keyspace,
-      replication: { class: 'SimpleStrategy', factors: { replication_factor: 1 } },
-    });
     const store = new MarketStore(client, { tradeTtlS: 3600, appliedEventTtlS: 3600 });
     const t0 = Date.now();
     const trades = (i: number): Trade[] =>
@@ -80,8 +65,7 @@ export async function run(): Promise<Record<string, unknown>> {
     console.table(result);
     return result;
   } finally {
-    await client.execute(`DROP KEYSPACE IF EXISTS "${keyspace}"`);
-    await client.shutdown();
+    await drop();
     if (runtime.owned) await runtime.stop();
   }
 }

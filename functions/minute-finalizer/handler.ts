@@ -23,6 +23,15 @@ export interface FinalizerStore {
   deleteCountersBefore(symbol: string, beforeMs: number): Promise<void>;
 }
 
+/** The catalogue metrics the finalizer reports (registered by its entry points). */
+export const FINALIZER_METRICS = [
+  'finalizerRuns',
+  'finalizerRunDuration',
+  'finalizerMinutes',
+  'finalizerCorrections',
+  'finalizedMinute',
+] as const;
+
 export interface FinalizerDeps {
   readonly store: FinalizerStore;
   readonly finalizeLatenessS: number;

@@ -3,7 +3,7 @@ import { loadConfig } from '../../shared/config/env.ts';
 import { hostSpec, loadOrExit, startFunction } from '../../shared/host/process.ts';
 import { loadMarketConfig } from '../../shared/market/config.ts';
 import { registerMetrics } from '../../shared/observability/metrics.ts';
-import { minuteFinalizer } from './handler.ts';
+import { FINALIZER_METRICS, minuteFinalizer } from './handler.ts';
 
 const env = process.env;
 const cfg = loadOrExit('minute-finalizer', () => ({
@@ -19,12 +19,6 @@ await startFunction({
     minuteFinalizer({
       store,
       ...cfg.market,
-      metrics: registerMetrics(registry, [
-        'finalizerRuns',
-        'finalizerRunDuration',
-        'finalizerMinutes',
-        'finalizerCorrections',
-        'finalizedMinute',
-      ]),
+      metrics: registerMetrics(registry, FINALIZER_METRICS),
     }),
 });
