@@ -72,15 +72,28 @@ export class KafkaSink implements BridgeSink {
     const producer =
       this.producer ??
       (await new Promise<RecordProducer>((resolve, reject) => this.readyWaiters.push({ resolve, reject })));
-    await producer.send(
-      this.topic,
-      records.map((r) => ({
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-        timestampMs: Number(r.timestamp),
-      })),
-    );
+    try {
+      await producer.send(
+        this.topic,
+        records.map((r) => ({
+          key: r.key,
+          value: r.value,
+          headers: r.headers,
+          timestampMs: Number(r.timestamp),
+        })),
+      );
+    } catch (err) {
+      if (producerStateLost(err) && this.producer === producer && !this.stopped) {
+        // The broker no longer accepts this producer's sequence (e.g. its state expired during a long
+        // outage): resending under the same id would fail forever. Start a new producer id; the batch is
+        // then re-sent once more, which may duplicate it downstream (never lose it).
+        this.log.warn({ err }, 'Kafka refused the producer state; reconnecting with a new producer id');
+        this.producer = undefined;
+        await producer.close().catch(() => {});
+        this.connecting = this.connectLoop();
+      }
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
@@ -101,4 +114,20 @@ export class KafkaSink implements BridgeSink {
     this.producer = undefined;
     await p?.close().catch((err) => this.log.warn({ err }, 'producer close failed'));
   }
+}
+
+const PRODUCER_STATE_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** True when the error (or one it wraps) says the idempotent producer's state is gone. */
+export function producerStateLost(err: unknown, depth = 0): boolean {
+  const e = err as { type?: unknown; cause?: unknown; errors?: unknown[]; originalError?: unknown } | null;
+  if (!e || typeof e !== 'object' || depth > 5) return false;
+  if (typeof e.type === 'string' && PRODUCER_STATE_ERRORS.has(e.type)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => producerStateLost(x, depth + 1))) return true;
+  return producerStateLost(e.cause, depth + 1) || producerStateLost(e.originalError, depth + 1);
 }
