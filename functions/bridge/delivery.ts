@@ -121,8 +121,9 @@ export class Delivery {
     if (!this.spoolMode) {
       this.spoolMode = true;
       if (!this.unavailable) {
+        const d = BridgeErrors.QUEUE_FULL;
         this.log.warn(
-          { code: 'BRIDGE_QUEUE_FULL', queued: this.queued, limit: this.opts.maxQueueRecords },
+          { code: d.code, queued: this.queued, limit: this.opts.maxQueueRecords },
           'in-memory queue full; spooling to disk until Kafka catches up',
         );
       }

@@ -79,6 +79,12 @@ export const BridgeErrors = {
     'Kafka did not acknowledge a send within BRIDGE_KAFKA_STALL_MS or failed it; new records go to the disk spool and readiness is false',
     'check the brokers; the spool drains in order once Kafka answers again',
   ),
+  QUEUE_FULL: def(
+    'BRIDGE_QUEUE_FULL',
+    'warn',
+    'the in-memory queue reached BRIDGE_QUEUE_MAX_RECORDS (Kafka slower than the feed); new records go to the disk spool',
+    'nothing if it is a burst; if it persists, Kafka is too slow for the feed rate (see the bench numbers)',
+  ),
   KAFKA_RECOVERED: def(
     'BRIDGE_KAFKA_RECOVERED',
     'info',
