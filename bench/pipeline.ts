@@ -68,7 +68,13 @@ export async function run(): Promise<Record<string, unknown>> {
   await admin.ensureTopic(topic, 3);
   await admin.ensureTopic(`${topic}-dlq`, 1);
 
-  const feed = await startReplayFeed({ port: 0, tradesPerSecond: 0, pingIntervalMs: 10_000 });
+  const feed = await startReplayFeed({
+    port: 0,
+    tradesPerSecond: 0,
+    pingIntervalMs: 10_000,
+    // Fixed rates: no bursts, so each phase offers what it says.
+    market: { seed: 7, burstProbability: 0 },
+  });
   const stack = await startStack({
     kafkaBrokers: runtime.kafka.brokers,
     cassandraContactPoints: runtime.cassandra.contactPoints,
@@ -94,6 +100,11 @@ export async function run(): Promise<Record<string, unknown>> {
 
   const phases: Record<string, unknown>[] = [];
   try {
+    // Warm-up, not measured: JIT, connection pools, Cassandra memtables.
+    feed.setRate(rates[0] ?? 500);
+    await new Promise((r) => setTimeout(r, 15_000));
+    feed.setRate(0);
+    await new Promise((r) => setTimeout(r, 5_000));
     for (const rate of rates) {
       feed.setRate(rate);
       const fnNames: ServiceName[] = ['trade-writer', 'minute-window'];
