@@ -4,7 +4,7 @@ import cassandra from 'cassandra-driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildTradeBatchEvent, fromHttp, toHttpBinary } from '../contract/event.ts';
 import type { TradeBatchEvent } from '../contract/types.ts';
-import { Errors, pipelineError } from '../errors.ts';
+import { pipelineError } from '../errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
 import { registerWithFunctionsFramework } from './functions-framework.ts';
