@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../../shared/config/index.ts';
 import { serviceArtifacts } from './artifacts.ts';
 import { inspectCache } from './cache.ts';
@@ -94,7 +95,14 @@ export async function startPrivateKafka(opts: {
     if (!j) return;
     jvm = undefined;
     await terminate(j.pid, base.stopTimeoutMs);
-    await j.exited;
+    // The supervisor's handle is unref'd: poll (a timer keeps the event loop alive) rather than only await
+    // its exit, or a script whose last work is this stop would end with the promise still pending.
+    let exited = false;
+    void j.exited.then(() => {
+      exited = true;
+    });
+    const deadline = Date.now() + 10_000;
+    while (!exited && Date.now() < deadline) await sleep(50);
   };
 
   await start();
