@@ -8,7 +8,10 @@ cd "$(dirname "$0")/.."
 stamp=.cache/npm-installed.lock
 if [ ! -d node_modules ] || ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
   echo "[bootstrap] installing npm packages from package-lock.json ..."
-  npm ci --no-audit --no-fund --loglevel=error
+  # `npm install` with the committed lock, not `npm ci`: npm 11 leaves optional platform packages that the
+  # registry here does not serve (biome's android/darwin/win32 builds) out of the lock, and `npm ci` then
+  # refuses the lock as out of sync. The lock still pins every version; a test checks it is left unchanged.
+  npm install --no-audit --no-fund --loglevel=error
   mkdir -p .cache && cp package-lock.json "$stamp"
 fi
 
