@@ -11,7 +11,9 @@ ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs22-debian12:nonroot
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+# The lock pins every version; `npm install` rather than `npm ci` because the lock lacks optional platform
+# packages some registries do not serve, which `npm ci` rejects (see dev/bootstrap.sh).
+RUN npm install --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY shared ./shared
 COPY functions ./functions
