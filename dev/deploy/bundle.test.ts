@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(children.map(stop));
   rmSync(out, { recursive: true, force: true });
-});
+}, 60_000);
 
 describe('Dockerfile command', () => {
   it('is node main.js in /app (distroless node as entrypoint)', () => {

@@ -13,9 +13,15 @@ export function kafkaBrokers(cfg: RuntimeConfig): string[] {
   return [`127.0.0.1:${cfg.kafkaPort}`];
 }
 
-/** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints). */
+/**
+ * Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (what `random-uuid` prints). Like
+ * Kafka's own Uuid.randomUuid, never one starting with '-': the command line would read it as an option.
+ */
 export function newClusterId(): string {
-  return Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+  for (;;) {
+    const id = Buffer.from(randomUUID().replace(/-/g, ''), 'hex').toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function classpath(paths: RuntimePaths): string {
