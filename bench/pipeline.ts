@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeManifestCopy } from '../dev/pipeline/manifests.ts';
 import { repoRoot } from '../dev/pipeline/service.ts';
-import { type ServiceName, startStack } from '../dev/pipeline/stack.ts';
+import { LOCAL_TOPIC_PARTITIONS, type ServiceName, startStack } from '../dev/pipeline/stack.ts';
 import { startReplayFeed } from '../dev/replay-feed/server.ts';
 import { loadRuntimeConfig } from '../dev/runtime/config.ts';
 import { runtimePaths } from '../dev/runtime/paths.ts';
@@ -65,7 +65,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const work = mkdtempSync(join(tmpdir(), 'mp-bench-'));
   const kafka = createKafkaClient({ brokers: runtime.kafka.brokers, clientId: 'bench', logger: quiet });
   const admin = await kafka.admin();
-  await admin.ensureTopic(topic, 3);
+  await admin.ensureTopic(topic, LOCAL_TOPIC_PARTITIONS);
   await admin.ensureTopic(`${topic}-dlq`, 1);
 
   const feed = await startReplayFeed({

@@ -12,7 +12,7 @@ import { createKafkaClient } from '../shared/kafka/index.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { assertPortFree } from './pipeline/ports.ts';
 import { repoRoot } from './pipeline/service.ts';
-import { type ServiceName, type Stack, startStack } from './pipeline/stack.ts';
+import { LOCAL_TOPIC_PARTITIONS, type ServiceName, type Stack, startStack } from './pipeline/stack.ts';
 import { isRuntimeError } from './runtime/errors.ts';
 import { acquireRuntime, type Runtime } from './runtime/runtime.ts';
 import { startSpec } from './start-config.ts';
@@ -43,9 +43,9 @@ async function prepare(runtime: Runtime, keyspace: string, topic: string): Promi
   const kafka = createKafkaClient({ brokers: runtime.kafka.brokers, clientId: 'start', logger: quiet });
   try {
     const admin = await kafka.admin();
-    await admin.ensureTopic(topic, 3);
+    await admin.ensureTopic(topic, LOCAL_TOPIC_PARTITIONS);
     await admin.ensureTopic('market-dead-letters', 1);
-    say(`kafka: topics ${topic} (3 partitions) and market-dead-letters ready`);
+    say(`kafka: topics ${topic} (${LOCAL_TOPIC_PARTITIONS} partitions) and market-dead-letters ready`);
   } finally {
     await kafka.close();
   }

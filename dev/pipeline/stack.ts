@@ -3,6 +3,9 @@ import { join, resolve } from 'node:path';
 import { freePort } from './ports.ts';
 import { repoRoot, Service } from './service.ts';
 
+/** Partitions of the local topic; also what the bridge is told, so it never grows the topic under a consumer. */
+export const LOCAL_TOPIC_PARTITIONS = 6;
+
 export type ServiceName =
   | 'trade-writer'
   | 'minute-window'
@@ -76,6 +79,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     CASSANDRA_KEYSPACE: opts.keyspace,
     KAFKA_BROKERS: opts.kafkaBrokers.join(','),
     KAFKA_TOPIC: opts.topic,
+    KAFKA_TOPIC_PARTITIONS: String(LOCAL_TOPIC_PARTITIONS),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     ...opts.env,
   };

@@ -184,6 +184,9 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
         groupId: copts.groupId,
         allowAutoTopicCreation: false,
         maxWaitTimeInMs: copts.maxWaitTimeMs ?? 1000,
+        // kafkajs notices partitions added to a subscribed topic (the bridge grows `market` on start) only at
+        // a metadata refresh, then rejoins; the default 5 minutes would leave new partitions unread that long.
+        metadataMaxAge: 30_000,
         ...(copts.sessionTimeoutMs !== undefined && { sessionTimeout: copts.sessionTimeoutMs }),
         ...(copts.heartbeatIntervalMs !== undefined && { heartbeatInterval: copts.heartbeatIntervalMs }),
         ...(copts.rebalanceTimeoutMs !== undefined && { rebalanceTimeout: copts.rebalanceTimeoutMs }),

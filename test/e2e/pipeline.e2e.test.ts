@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeManifestCopy } from '../../dev/pipeline/manifests.ts';
-import { type Stack, startStack } from '../../dev/pipeline/stack.ts';
+import { LOCAL_TOPIC_PARTITIONS, type Stack, startStack } from '../../dev/pipeline/stack.ts';
 import { startTcpProxy, type TcpProxy } from '../../dev/pipeline/tcp-proxy.ts';
 import { Market } from '../../dev/replay-feed/market.ts';
 import { type ReplayFeed, startReplayFeed } from '../../dev/replay-feed/server.ts';
@@ -70,7 +70,7 @@ beforeAll(async () => {
   ks = await createTestKeyspace('mp_e2e');
   kafka = createKafkaClient({ brokers: inject('kafkaBrokers'), clientId: 'e2e', logger: quietLog });
   admin = await kafka.admin();
-  await admin.ensureTopic(topic, 3);
+  await admin.ensureTopic(topic, LOCAL_TOPIC_PARTITIONS);
   await admin.ensureTopic(dlq, 1);
   const [host, port] = inject('cassandraContactPoints')[0]!.split(':') as [string, string];
   proxy = await startTcpProxy(host, Number(port));
