@@ -3,7 +3,7 @@ import type { CandleMark, LiveRow } from '../../shared/cassandra/market-store.ts
 import { pipelineError } from '../../shared/errors.ts';
 import type { FunctionDef, HeaderMap } from '../../shared/host/types.ts';
 import { type Candle, computeCandle, type ScaledSums, type TradeRow } from '../../shared/market/aggregate.ts';
-import { hourOf, minuteOf } from '../../shared/market/time.ts';
+import { hourOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import type { Metrics } from '../../shared/observability/metrics.ts';
 
@@ -172,6 +172,14 @@ export function minuteFinalizer(
     name: 'minute-finalizer',
     decode: decodeTick,
     async handle(_tick, { log }) {
+      // The PingSource fires on the minute, when the minute that just ended still has its allowed lateness
+      // to run. Waiting that out (at most FINALIZE_LATENESS_S, capped at 30 s) finalizes it in this tick
+      // instead of the next one, so a closed minute shows up about 70 s after its start, not 130 s.
+      const intoMinuteMs = now() % MINUTE_MS;
+      const latenessMs = deps.finalizeLatenessS * 1000;
+      if (latenessMs <= 30_000 && intoMinuteMs < latenessMs) {
+        await new Promise((r) => setTimeout(r, latenessMs - intoMinuteMs + 250));
+      }
       await run(log);
       return undefined;
     },
