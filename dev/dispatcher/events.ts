@@ -8,20 +8,13 @@
  * extensions.
  */
 import { randomUUID } from 'node:crypto';
+import type { IncomingRecord } from '../../shared/kafka/types.ts';
 
 /** The one event format KafkaSource recognises in structured mode. */
 const STRUCTURED_JSON = 'application/cloudevents+json';
 
-/** What the data plane reads from a consumed record (a subset of shared/kafka's IncomingRecord). */
-export interface ConsumedRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: Readonly<Record<string, Buffer>>;
-  readonly timestampMs: number;
-}
+/** What the data plane reads from a consumed record: the adapter's record as it is. */
+export type ConsumedRecord = IncomingRecord;
 
 export interface DispatchEvent {
   /** Every context attribute and extension except `datacontenttype`, as strings. */
