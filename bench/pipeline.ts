@@ -18,7 +18,7 @@ import { runtimePaths } from '../dev/runtime/paths.ts';
 import { acquireRuntime } from '../dev/runtime/runtime.ts';
 import { liveJvms } from '../dev/runtime/state.ts';
 import { histogramQuantile } from '../dev/viewer/health.ts';
-import { parsePromText } from '../dev/viewer/prom-text.ts';
+import { bucketsOf, parsePromText } from '../dev/viewer/prom-text.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { HOUR_MS, hourOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
@@ -35,16 +35,6 @@ const quantiles = (sorted: number[]) => {
 
 async function scrape(url: string) {
   return parsePromText(await fetch(`${url}/metrics`).then((r) => r.text()));
-}
-
-function histogram(samples: ReturnType<typeof parsePromText>, name: string, fn: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const s of samples) {
-    if (s.name !== `${name}_bucket` || s.labels.function !== fn) continue;
-    const le = s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le);
-    out.set(le, s.value);
-  }
-  return out;
 }
 
 const counter = (
@@ -156,12 +146,12 @@ export async function run(): Promise<Record<string, unknown>> {
       }
       lat.sort((a, b) => a - b);
       const windowHist = new Map<number, number>();
-      const hb = histogram(before['minute-window']!, 'mp_pipeline_latency_seconds', 'minute-window');
-      for (const [le, c] of histogram(
-        after['minute-window']!,
-        'mp_pipeline_latency_seconds',
-        'minute-window',
-      )) {
+      const hb = bucketsOf(before['minute-window']!, 'mp_pipeline_latency_seconds', {
+        function: 'minute-window',
+      });
+      for (const [le, c] of bucketsOf(after['minute-window']!, 'mp_pipeline_latency_seconds', {
+        function: 'minute-window',
+      })) {
         windowHist.set(le, c - (hb.get(le) ?? 0));
       }
       const phase = {

@@ -1,6 +1,6 @@
 import { METRICS } from '../../shared/observability/catalogue.ts';
 import type { LocalReduction } from '../../shared/panels/index.ts';
-import { parsePromText, type Sample } from './prom-text.ts';
+import { bucketsOf, parsePromText, type Sample } from './prom-text.ts';
 
 /** Samples of every configured target at one moment; a target that failed is absent. */
 export interface Snapshot {
@@ -34,11 +34,7 @@ function sums(snap: Snapshot, name: string, match?: Readonly<Record<string, stri
 function buckets(snap: Snapshot, name: string): Map<number, number> {
   const out = new Map<number, number>();
   for (const samples of snap.byTarget.values()) {
-    for (const s of samples) {
-      if (s.name !== `${name}_bucket` || s.labels.le === undefined) continue;
-      const le = s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le);
-      out.set(le, (out.get(le) ?? 0) + s.value);
-    }
+    for (const [le, v] of bucketsOf(samples, name)) out.set(le, (out.get(le) ?? 0) + v);
   }
   return out;
 }

@@ -26,3 +26,19 @@ export function parsePromText(text: string): Sample[] {
   }
   return out;
 }
+
+/** Cumulative histogram buckets of `name` by upper bound, summed over the series whose labels match. */
+export function bucketsOf(
+  samples: readonly Sample[],
+  name: string,
+  match: Readonly<Record<string, string>> = {},
+): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const s of samples) {
+    if (s.name !== `${name}_bucket` || s.labels.le === undefined) continue;
+    if (!Object.entries(match).every(([k, v]) => s.labels[k] === v)) continue;
+    const le = s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le);
+    out.set(le, (out.get(le) ?? 0) + s.value);
+  }
+  return out;
+}

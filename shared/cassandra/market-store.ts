@@ -1,4 +1,4 @@
-import type cassandra from 'cassandra-driver';
+import cassandra from 'cassandra-driver';
 import type { Trade } from '../contract/types.ts';
 import type { Candle, ScaledSums, TradeRow } from '../market/aggregate.ts';
 import { hourOf, MINUTE_MS } from '../market/time.ts';
@@ -32,6 +32,7 @@ const Q = {
 
 const idem = { prepare: true, isIdempotent: true } as const;
 const counter = { prepare: true, isIdempotent: false } as const;
+const lwt = { prepare: true, serialConsistency: cassandra.types.consistencies.localSerial } as const;
 
 export interface LiveRow extends ScaledSums {
   readonly minute: number;
@@ -138,15 +139,16 @@ export class MarketStore {
 
   /** Claims an event for counting; false when it was counted before (a redelivery). */
   async claimEvent(eventId: string): Promise<boolean> {
-    const rs = await this.client.execute(Q.claimEvent, [eventId, new Date(), this.opts.appliedEventTtlS], {
-      prepare: true,
-      serialConsistency: 0x0009, // LOCAL_SERIAL
-    });
+    const rs = await this.client.execute(
+      Q.claimEvent,
+      [eventId, new Date(), this.opts.appliedEventTtlS],
+      lwt,
+    );
     return rs.wasApplied();
   }
 
   async releaseEvent(eventId: string): Promise<void> {
-    await this.client.execute(Q.releaseEvent, [eventId], { prepare: true, serialConsistency: 0x0009 });
+    await this.client.execute(Q.releaseEvent, [eventId], lwt);
   }
 
   /** One counter batch for a symbol's minutes (single partition). `bumpWrites` marks the minute changed. */
