@@ -5,7 +5,7 @@ import * as p from '../shared/config/parsers.ts';
 export const startSpec = {
   portBase: {
     env: 'LOCAL_PORT_BASE',
-    doc: 'First of six consecutive ports: trade-writer, minute-window, minute-finalizer, dispatcher, bridge, viewer',
+    doc: 'First of six consecutive ports: trade-writer, minute-window, minute-finalizer, dispatcher, bridge, replay feed (the viewer has VIEWER_PORT)',
     parse: p.int({ min: 1024, max: 65_000 }),
     default: 8081,
   } satisfies Setting<number>,

@@ -1,9 +1,10 @@
 /**
  * `npm start`: the whole pipeline on this machine. Real Kafka and Cassandra (dev/runtime), the schema, the
- * bridge (replay feed without FINNHUB_TOKEN, the live market with it), the KafkaSource/PingSource dispatcher
+ * bridge (reading the replay feed process without FINNHUB_TOKEN, the live market with it), the KafkaSource/PingSource dispatcher
  * reading knative/overlays/local, the three functions and the live viewer. Ctrl-C stops everything.
  */
 import { resolve } from 'node:path';
+import { FINNHUB_DEFAULT_URL } from '../functions/bridge/config.ts';
 import { createCassandraClient } from '../shared/cassandra/client.ts';
 import { loadCassandraConfig } from '../shared/cassandra/config.ts';
 import { migrate } from '../shared/cassandra/migrate.ts';
@@ -72,9 +73,9 @@ function statusBlock(runtime: Runtime, stack: Stack, live: boolean, workDir: str
     row('cassandra', runtime.cassandra.contactPoints.join(',')),
     row(
       'feed',
-      live
-        ? 'live Finnhub market (FINNHUB_TOKEN set)'
-        : 'built-in replay feed (set FINNHUB_TOKEN for the live market)',
+      !stack.services.has('replay-feed')
+        ? `${process.env.FINNHUB_URL || FINNHUB_DEFAULT_URL}${live ? ' (FINNHUB_TOKEN set)' : ''}`
+        : `replay feed ${stack.urls['replay-feed'].replace('http:', 'ws:')} (set FINNHUB_TOKEN for the live market)`,
     ),
     row('logs', `${resolve(workDir, 'logs')}/<service>.log`),
     '',
@@ -101,6 +102,7 @@ async function main(): Promise<number> {
     'minute-finalizer': cfg.portBase + 2,
     dispatcher: cfg.portBase + 3,
     bridge: cfg.portBase + 4,
+    'replay-feed': cfg.portBase + 5,
     viewer: Number(process.env.VIEWER_PORT ?? 8090),
   };
   for (const [name, port] of Object.entries(ports)) {
@@ -124,6 +126,8 @@ async function main(): Promise<number> {
 
   await prepare(runtime, cfg.keyspace, cfg.topic);
   const live = Boolean(process.env.FINNHUB_TOKEN || process.env.FINNHUB_TOKEN_FILE);
+  // Without a token the replay feed runs as its own process and the bridge reads it by URL like any feed.
+  const feedUrl = process.env.FINNHUB_URL || (live ? FINNHUB_DEFAULT_URL : undefined);
   say('starting functions, dispatcher, bridge and viewer ...');
   stack = await startStack({
     kafkaBrokers: runtime.kafka.brokers,
@@ -134,6 +138,7 @@ async function main(): Promise<number> {
     workDir,
     ports,
     env: { FINNHUB_SYMBOLS: cfg.replaySymbols.join(',') },
+    ...(feedUrl ? { feedUrl } : {}),
   });
   say(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   process.stdout.write(statusBlock(runtime, stack, live, workDir));

@@ -7,6 +7,7 @@ import { hostSpec } from '../../shared/host/process.ts';
 import { kafkaSpec } from '../../shared/kafka/config.ts';
 import { marketSpec } from '../../shared/market/config.ts';
 import { METRICS } from '../../shared/observability/catalogue.ts';
+import { replayFeedSpec } from '../replay-feed/config.ts';
 import { startSpec } from '../start-config.ts';
 
 /**
@@ -22,6 +23,7 @@ const configs: Record<string, Spec> = {
   'config:start': startSpec,
   'config:bridge': bridgeSpec,
   'config:kafka': kafkaSpec,
+  'config:replay-feed': replayFeedSpec,
 };
 
 /** Other generated tables (error catalogues). */

@@ -12,6 +12,7 @@ export type ServiceName =
   | 'minute-finalizer'
   | 'dispatcher'
   | 'bridge'
+  | 'replay-feed'
   | 'viewer';
 
 export interface StackOptions {
@@ -24,7 +25,10 @@ export interface StackOptions {
   readonly manifests?: string;
   /** Where service logs and the bridge spool go. */
   readonly workDir: string;
-  /** Connect the bridge to this feed; unset: the bridge starts its built-in replay feed. */
+  /**
+   * Connect the bridge to this feed (e.g. Finnhub, or a feed a test runs); unset: the stack runs the replay
+   * feed (dev/replay-feed/main.ts) as its own process and points the bridge's FINNHUB_URL at it.
+   */
   readonly feedUrl?: string;
   /** Extra environment for every service (e.g. FINNHUB_TOKEN, REPLAY_TRADES_PER_SECOND). */
   readonly env?: Readonly<Record<string, string>>;
@@ -50,6 +54,7 @@ const ENTRIES: Record<ServiceName, string> = {
   'minute-finalizer': 'functions/minute-finalizer/main.ts',
   dispatcher: 'dev/dispatcher/main.ts',
   bridge: 'functions/bridge/main.ts',
+  'replay-feed': 'dev/replay-feed/main.ts',
   viewer: 'dev/viewer/main.ts',
 };
 const ORDER: ServiceName[] = [
@@ -57,6 +62,7 @@ const ORDER: ServiceName[] = [
   'minute-window',
   'minute-finalizer',
   'dispatcher',
+  'replay-feed',
   'bridge',
   'viewer',
 ];
@@ -64,7 +70,11 @@ const ORDER: ServiceName[] = [
 /** Starts the local pipeline's processes against an already running Kafka and Cassandra. */
 export async function startStack(opts: StackOptions): Promise<Stack> {
   const names = ORDER.filter((n) =>
-    opts.only ? opts.only.includes(n) : existsSync(resolve(repoRoot, ENTRIES[n])),
+    n === 'replay-feed' && opts.feedUrl
+      ? false
+      : opts.only
+        ? opts.only.includes(n)
+        : existsSync(resolve(repoRoot, ENTRIES[n])),
   );
   const ports = {} as Record<ServiceName, number>;
   for (const n of ORDER) ports[n] = opts.ports?.[n] || (await freePort());
@@ -99,8 +109,9 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       BRIDGE_HTTP_PORT: String(ports.bridge),
       BRIDGE_HTTP_HOST: '127.0.0.1',
       BRIDGE_SPOOL_DIR: join(opts.workDir, 'bridge-spool'),
-      ...(opts.feedUrl ? { FINNHUB_URL: opts.feedUrl } : {}),
+      FINNHUB_URL: opts.feedUrl ?? `ws://127.0.0.1:${ports['replay-feed']}`,
     },
+    'replay-feed': { REPLAY_HOST: '127.0.0.1', REPLAY_PORT: String(ports['replay-feed']) },
     viewer: {
       VIEWER_PORT: String(ports.viewer),
       VIEWER_HOST: '127.0.0.1',

@@ -140,7 +140,14 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  const http: Server = createServer((_req, res) => {
+  // Plain HTTP: the probes a process manager polls (`npm start` waits on /readyz); anything else is 426.
+  const http: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/healthz' || path === '/readyz') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok\n');
+      return;
+    }
     res.writeHead(426, { 'content-type': 'text/plain' });
     res.end('websocket only\n');
   });

@@ -11,7 +11,7 @@ const ms = (min = 0, max = 24 * 3600 * 1000) => p.int({ min, max });
 export const bridgeSpec = {
   url: setting({
     env: 'FINNHUB_URL',
-    doc: 'Feed websocket URL without the token (without a token and at this default, the built-in replay feed is used)',
+    doc: 'Feed websocket URL without the token (locally `npm start` points it at its replay feed process)',
     parse: p.url(['ws', 'wss']),
     default: FINNHUB_DEFAULT_URL,
   }),
@@ -171,36 +171,6 @@ export const bridgeSpec = {
     doc: 'Listen port of /healthz, /readyz, /metrics (0: any free port)',
     parse: p.int({ min: 0, max: 65_535 }),
     default: 8080,
-  }),
-  replayRate: setting({
-    env: 'REPLAY_TRADES_PER_SECOND',
-    doc: 'Built-in replay feed (no token): generated trades per second over all symbols',
-    parse: p.num({ min: 0, max: 10_000_000 }),
-    default: 20,
-  }),
-  replayFile: setting<string | undefined>({
-    env: 'REPLAY_FILE',
-    doc: 'Built-in replay feed: replay this JSON-lines recording instead of generating',
-    parse: p.text,
-    default: undefined,
-  }),
-  replaySeed: setting({
-    env: 'REPLAY_SEED',
-    doc: 'Built-in replay feed: PRNG seed',
-    parse: p.int({ min: 0, max: 2 ** 32 - 1 }),
-    default: 1,
-  }),
-  replayDisconnectEveryMs: setting({
-    env: 'REPLAY_DISCONNECT_EVERY_MS',
-    doc: 'Built-in replay feed: server-side disconnect about this often (0: never), like Finnhub',
-    parse: ms(0),
-    default: 600_000,
-  }),
-  replayPingMs: setting({
-    env: 'REPLAY_PING_MS',
-    doc: 'Built-in replay feed: ping interval',
-    parse: ms(0),
-    default: 60_000,
   }),
 } as const;
 

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { createKafkaClient, type KafkaClientOptions } from '../../shared/kafka/index.ts';
 import { createRegistry, type Logger, registerSecret } from '../../shared/observability/index.ts';
 import { Bridge } from './bridge.ts';
-import { type BridgeConfig, FINNHUB_DEFAULT_URL } from './config.ts';
+import type { BridgeConfig } from './config.ts';
 import { startHttp } from './http.ts';
 import { KafkaSink } from './kafka-sink.ts';
 import type { OutRecord } from './record.ts';
@@ -13,14 +13,12 @@ export interface BridgeService {
   readonly registry: Registry;
   /** Base URL of the health/metrics server. */
   readonly httpUrl: string;
-  /** The built-in replay feed's URL when one was started (no token). */
-  readonly replayUrl: string | undefined;
   stop(timeoutMs?: number): Promise<{ drained: boolean; spooled: number }>;
 }
 
 /**
- * Wires a running bridge from loaded settings: Kafka client + sink, the bridge, the HTTP server and, when no
- * token is set and FINNHUB_URL is the Finnhub default, the built-in replay feed.
+ * Wires a running bridge from loaded settings: Kafka client + sink, the bridge and the HTTP server. The feed is
+ * whatever FINNHUB_URL names (Finnhub in the cluster, the replay feed process under `npm start`).
  */
 export async function startBridgeService(opts: {
   config: BridgeConfig;
@@ -33,27 +31,7 @@ export async function startBridgeService(opts: {
   registerSecret(config.token);
   const registry = opts.registry ?? createRegistry({ service: 'bridge' });
 
-  let feedUrl = config.url;
-  let closeReplay: (() => Promise<void>) | undefined;
-  let replayUrl: string | undefined;
-  if (!config.token && config.url === FINNHUB_DEFAULT_URL) {
-    const { startReplayFeed } = await import('../../dev/replay-feed/server.ts');
-    const feed = await startReplayFeed({
-      tradesPerSecond: config.replayRate,
-      market: { seed: config.replaySeed },
-      ...(config.replayFile ? { replayFile: config.replayFile, replayLoop: true } : {}),
-      disconnectEveryMs: config.replayDisconnectEveryMs,
-      pingIntervalMs: config.replayPingMs,
-      maxSymbols: config.maxSymbols,
-    });
-    feedUrl = feed.url;
-    replayUrl = feed.url;
-    closeReplay = () => feed.close();
-    logger.info(
-      { url: feed.url, rate: config.replayRate },
-      'no FINNHUB_TOKEN: using the built-in replay feed',
-    );
-  } else if (!config.token) {
+  if (!config.token) {
     logger.info({ url: config.url }, 'no FINNHUB_TOKEN: connecting to FINNHUB_URL without a token');
   }
 
@@ -61,7 +39,7 @@ export async function startBridgeService(opts: {
   const sink = new KafkaSink(client, config.topic, config.topicPartitions, logger);
   const bridge = new Bridge({
     config,
-    feedUrl,
+    feedUrl: config.url,
     logger,
     registry,
     sink,
@@ -72,7 +50,6 @@ export async function startBridgeService(opts: {
   try {
     ({ app, url: httpUrl } = await startHttp(bridge, registry, config.httpHost, config.httpPort));
   } catch (err) {
-    await closeReplay?.();
     await client.close();
     throw err;
   }
@@ -87,12 +64,10 @@ export async function startBridgeService(opts: {
     bridge,
     registry,
     httpUrl,
-    replayUrl,
     stop(timeoutMs = config.shutdownTimeoutMs) {
       stopping ??= (async () => {
         const res = await bridge.stop(timeoutMs);
         await app?.close();
-        await closeReplay?.();
         await client.close();
         return res;
       })();

@@ -1,0 +1,30 @@
+/**
+ * The replay feed as a process of `npm start` (dev/pipeline/stack.ts): settings from the environment
+ * (config.ts), pino logs, /healthz and /readyz on the websocket's port, stops on SIGTERM/SIGINT. The bridge
+ * reaches it through FINNHUB_URL like any feed. For flags and stdin control use cli.ts.
+ */
+import { loadOrExit } from '../../shared/host/process.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
+import { loadReplayFeedConfig } from './config.ts';
+import { startReplayFeed } from './server.ts';
+
+const cfg = loadOrExit('replay-feed', () => loadReplayFeedConfig(process.env));
+const log = createLogger('replay-feed');
+const feed = await startReplayFeed({
+  host: cfg.host,
+  port: cfg.port,
+  tradesPerSecond: cfg.rate,
+  market: { seed: cfg.seed },
+  ...(cfg.file ? { replayFile: cfg.file, replayLoop: true } : {}),
+  disconnectEveryMs: cfg.disconnectEveryMs,
+  pingIntervalMs: cfg.pingMs,
+  maxSymbols: cfg.maxSymbols,
+});
+log.info({ url: feed.url, rate: cfg.rate, file: cfg.file }, 'replay feed listening');
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log.info({ signal, stats: feed.stats }, 'stopping');
+    void feed.close().finally(() => process.exit(0));
+  });
+}
