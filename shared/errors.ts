@@ -53,6 +53,12 @@ export const Errors = {
     'Cassandra did not answer; the delivery is retried, check the database if it persists',
   ),
   STORE_TIMEOUT: def('MP_STORE_TIMEOUT', 503, true, 'the write timed out; the delivery is retried'),
+  LEASE_LOST: def(
+    'MP_LEASE_LOST',
+    503,
+    true,
+    'another finalizer run holds or took over the lease; this run stopped and the next tick continues',
+  ),
   NOT_READY: def('MP_NOT_READY', 503, true, 'the function is starting or stopping; the delivery is retried'),
   INTERNAL: def('MP_INTERNAL', 500, true, 'an unexpected error; see the function log for the stack'),
 } as const;

@@ -15,6 +15,8 @@ export function allMetrics() {
     'finalizerMinutes',
     'finalizerCorrections',
     'finalizedMinute',
+    'finalizerRequests',
+    'finalizerPendingRequests',
   ]);
 }
 

@@ -78,7 +78,7 @@ beforeAll(async () => {
   client = createCassandraClient(ks.config, { applicationName: 'viewer-test' });
 
   // The real functions behind their real HTTP hosts, each with its own /metrics, as in the pipeline.
-  const horizon = { finalizeHorizonS: 3 * 3600 };
+  const horizon = { finalizeHorizonS: 3 * 3600, finalizeLatenessS: 10 };
   const writerReg = createRegistry({ service: 'trade-writer' });
   const windowReg = createRegistry({ service: 'minute-window' });
   const writer = createFunctionHost(
@@ -124,7 +124,6 @@ beforeAll(async () => {
   }
   const finalizer = minuteFinalizer({
     store: ks.store,
-    finalizeLatenessS: 10,
     ...horizon,
     counterRetentionS: 86_400,
     metrics: allMetrics(),

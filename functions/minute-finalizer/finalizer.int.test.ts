@@ -62,12 +62,11 @@ describe('trade-writer + minute-window + minute-finalizer on the real Cassandra'
     tradeWriter({
       store: ks.store,
       mode: 'batch',
-      finalizeHorizonS: settings.finalizeHorizonS,
+      ...settings,
       metrics,
       now,
     });
-  const windows = () =>
-    minuteWindow({ store: ks.store, finalizeHorizonS: settings.finalizeHorizonS, metrics, now });
+  const windows = () => minuteWindow({ store: ks.store, ...settings, metrics, now });
   const finalizer = () => minuteFinalizer({ store: ks.store, ...settings, metrics, now });
   const sent: Trade[] = [];
 

@@ -1,15 +1,32 @@
 import { HTTP } from 'cloudevents';
-import type { CandleMark, LiveRow } from '../../shared/cassandra/market-store.ts';
+import type { CandleMark, FinalizeRequest, LiveRow } from '../../shared/cassandra/market-store.ts';
 import { pipelineError } from '../../shared/errors.ts';
 import type { FunctionDef, HeaderMap } from '../../shared/host/types.ts';
-import { type Candle, computeCandle, type ScaledSums, type TradeRow } from '../../shared/market/aggregate.ts';
-import { hourOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
+import {
+  type Candle,
+  computeCandle,
+  emptySums,
+  type ScaledSums,
+  type TradeRow,
+} from '../../shared/market/aggregate.ts';
+import { marketSpec } from '../../shared/market/config.ts';
+import {
+  closedBefore,
+  type FinalizeWindowSettings,
+  finalizeWindowStart,
+  HOUR_MS,
+  hourOf,
+  MINUTE_MS,
+  minuteOf,
+} from '../../shared/market/time.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import type { Metrics } from '../../shared/observability/metrics.ts';
+import { acquireLease, LEASE_NAME, type Lease, type LeaseStore, leaseHolder } from './lease.ts';
 
-export interface FinalizerStore {
+export interface FinalizerStore extends LeaseStore {
   listSymbols(): Promise<{ symbol: string }[]>;
   liveRange(symbol: string, fromMs: number, toMs: number): Promise<LiveRow[]>;
+  liveRow(symbol: string, minute: number): Promise<LiveRow | null>;
   candleMarks(symbol: string, fromMs: number, toMs: number): Promise<Map<number, CandleMark>>;
   minuteTrades(symbol: string, minute: number): Promise<TradeRow[]>;
   upsertCandle(
@@ -19,8 +36,13 @@ export interface FinalizerStore {
     sourceWrites: number,
     revision: number,
   ): Promise<void>;
+  deleteCandle(symbol: string, minute: number): Promise<void>;
   addCounters(symbol: string, byMinute: ReadonlyMap<number, ScaledSums>, bumpWrites: boolean): Promise<void>;
   deleteCountersBefore(symbol: string, beforeMs: number): Promise<void>;
+  finalizeRequests(): Promise<FinalizeRequest[]>;
+  clearFinalizeRequest(req: FinalizeRequest): Promise<void>;
+  lastRunStarted(name: string): Promise<number | null>;
+  recordRunStarted(name: string, holder: string, startedMs: number): Promise<boolean>;
 }
 
 /** The catalogue metrics the finalizer reports (registered by its entry points). */
@@ -30,19 +52,28 @@ export const FINALIZER_METRICS = [
   'finalizerMinutes',
   'finalizerCorrections',
   'finalizedMinute',
+  'finalizerRequests',
+  'finalizerPendingRequests',
 ] as const;
 
-export interface FinalizerDeps {
+export interface FinalizerDeps extends FinalizeWindowSettings {
   readonly store: FinalizerStore;
-  readonly finalizeLatenessS: number;
-  readonly finalizeHorizonS: number;
   readonly counterRetentionS: number;
-  readonly metrics: Metrics<
-    'finalizerRuns' | 'finalizerRunDuration' | 'finalizerMinutes' | 'finalizerCorrections' | 'finalizedMinute'
-  >;
+  /** Requests for minutes whose trade rows have expired are dropped (default: TRADE_TTL_S's default). */
+  readonly tradeTtlS?: number;
+  readonly metrics: Metrics<(typeof FINALIZER_METRICS)[number]>;
   readonly now?: () => number;
   /** Symbols finalized in parallel. */
   readonly concurrency?: number;
+  /** Lease length in seconds (renewed while a run lasts; a crashed holder's lease frees itself then). */
+  readonly leaseTtlS?: number;
+  /** Identifies this process in the lease (default: host, pid and a random suffix). */
+  readonly holder?: string;
+  /**
+   * Called after a minute's candle was written (or deleted: `null`), e.g. to update rollups. It runs before
+   * the run is recorded as complete, so a failure makes the next run look at the window again.
+   */
+  readonly afterMinute?: (symbol: string, minute: number, candle: Candle | null) => Promise<void>;
 }
 
 export interface TickEvent {
@@ -55,6 +86,7 @@ export interface RunSummary {
   refinalized: number;
   corrected: number;
   symbols: number;
+  requests: number;
 }
 
 /** Any CloudEvent triggers a run (the PingSource sends `dev.knative.sources.ping`); anything else is a 400. */
@@ -71,100 +103,201 @@ export function decodeTick(headers: HeaderMap, body: Buffer): TickEvent {
   }
 }
 
+const sameSums = (a: ScaledSums, b: ScaledSums): boolean =>
+  a.trades === b.trades &&
+  a.volumeE8 === b.volumeE8 &&
+  a.priceE8 === b.priceE8 &&
+  a.notionalE6 === b.notionalE6;
+
 /**
- * Makes every closed minute exact. For each symbol it compares the live row's `writes` mark with the mark the
- * candle was computed from; a new or moved mark means new trades or counter updates, so the minute's trades
- * are read again (mark first, then rows), the candle is upserted and the counters are reconciled by the
- * difference. Runs must not overlap (Knative max-scale 1 and this in-process guard) because two reconciliations
- * of one minute would both apply their difference.
+ * Makes every closed minute exact. A minute is looked at when its live `writes` mark differs from the mark
+ * its candle was computed from, when its live sums differ from the candle's (a lost or doubled correction),
+ * or when a finalize request names it (late or replayed trades, the operator's `npm run refinalize`).
+ * Per minute, in this order: live row (fresh) and mark, trade rows, counter correction by exact − live,
+ * then the candle with the mark. The correction comes before the mark, so a correction whose outcome is
+ * unknown (timeout, crash) leaves the mark unchanged and the next run corrects again from fresh reads.
+ * One run at a time across processes (a Cassandra lease) and in this process (`running`, held until every
+ * worker has stopped). See README.md for why concurrent runs would still converge.
  */
 export function minuteFinalizer(
   deps: FinalizerDeps,
 ): FunctionDef<TickEvent> & { run(): Promise<RunSummary | null> } {
   const now = deps.now ?? Date.now;
   const concurrency = deps.concurrency ?? 4;
-  let running: Promise<RunSummary> | null = null;
+  const leaseTtlS = deps.leaseTtlS ?? 60;
+  const holder = deps.holder ?? leaseHolder();
+  const tradeTtlMs = (deps.tradeTtlS ?? marketSpec.tradeTtlS.default) * 1000;
+  const { store, metrics } = deps;
+  let running: Promise<RunSummary | null> | null = null;
   let retentionDoneForHour = 0;
+
+  /** Counters of minutes at or after this are alive (older ones are, or are about to be, range-deleted). */
+  const countersAliveFrom = (t: number) => hourOf(t - deps.counterRetentionS * 1000) + HOUR_MS;
+
+  async function finalizeMinute(
+    symbol: string,
+    minute: number,
+    live: LiveRow | null,
+    mark: CandleMark | undefined,
+    lease: Lease,
+    summary: RunSummary,
+    log?: Logger,
+  ): Promise<void> {
+    const candle = computeCandle(await store.minuteTrades(symbol, minute));
+    const exact = candle?.sums ?? emptySums();
+    if (live) {
+      const delta: ScaledSums = {
+        trades: exact.trades - live.trades,
+        volumeE8: exact.volumeE8 - live.volumeE8,
+        priceE8: exact.priceE8 - live.priceE8,
+        notionalE6: exact.notionalE6 - live.notionalE6,
+      };
+      if (delta.trades || delta.volumeE8 || delta.priceE8 || delta.notionalE6) {
+        lease.assert();
+        await store.addCounters(symbol, new Map([[minute, delta]]), false);
+        summary.corrected += 1;
+        metrics.finalizerCorrections.inc();
+        log?.info({ symbol, minute: new Date(minute).toISOString(), delta }, 'reconciled live counters');
+      }
+    }
+    lease.assert();
+    if (candle) {
+      await store.upsertCandle(symbol, minute, candle, live?.writes ?? 0, (mark?.revision ?? 0) + 1);
+    } else if (mark) {
+      // The minute's trade rows are all gone (expired, or never there): no candle rather than a wrong one.
+      await store.deleteCandle(symbol, minute);
+    }
+    if (candle || mark) {
+      if (mark) summary.refinalized += 1;
+      else summary.finalized += 1;
+      metrics.finalizerMinutes.inc({ outcome: !candle ? 'emptied' : mark ? 'refinalized' : 'finalized' });
+    }
+    await deps.afterMinute?.(symbol, minute, candle);
+  }
 
   async function finalizeSymbol(
     symbol: string,
     fromMs: number,
     toMs: number,
+    lease: Lease,
     summary: RunSummary,
     log?: Logger,
   ) {
     const [live, marks] = await Promise.all([
-      deps.store.liveRange(symbol, fromMs, toMs),
-      deps.store.candleMarks(symbol, fromMs, toMs),
+      store.liveRange(symbol, fromMs, toMs),
+      store.candleMarks(symbol, fromMs, toMs),
     ]);
     let newest = 0;
     for (const row of live.sort((a, b) => a.minute - b.minute)) {
       const mark = marks.get(row.minute);
-      if (mark && mark.sourceWrites === row.writes) continue;
-      const trades = await deps.store.minuteTrades(symbol, row.minute);
-      const candle = computeCandle(trades);
-      if (!candle) continue;
-      await deps.store.upsertCandle(symbol, row.minute, candle, row.writes, (mark?.revision ?? 0) + 1);
-      const delta: ScaledSums = {
-        trades: candle.sums.trades - row.trades,
-        volumeE8: candle.sums.volumeE8 - row.volumeE8,
-        priceE8: candle.sums.priceE8 - row.priceE8,
-        notionalE6: candle.sums.notionalE6 - row.notionalE6,
-      };
-      if (delta.trades || delta.volumeE8 || delta.priceE8 || delta.notionalE6) {
-        await deps.store.addCounters(symbol, new Map([[row.minute, delta]]), false);
-        summary.corrected += 1;
-        deps.metrics.finalizerCorrections.inc();
-        log?.info({ symbol, minute: new Date(row.minute).toISOString(), delta }, 'reconciled live counters');
-      }
-      if (mark) summary.refinalized += 1;
-      else summary.finalized += 1;
-      deps.metrics.finalizerMinutes.inc({ outcome: mark ? 'refinalized' : 'finalized' });
+      if (mark && mark.sourceWrites === row.writes && sameSums(mark.sums, row)) continue;
+      await finalizeMinute(symbol, row.minute, row, mark, lease, summary, log);
       newest = Math.max(newest, row.minute);
     }
-    if (newest > 0) deps.metrics.finalizedMinute.set({ symbol }, newest / 1000);
+    if (newest > 0) metrics.finalizedMinute.set({ symbol }, newest / 1000);
   }
 
-  async function runOnce(log?: Logger): Promise<RunSummary> {
+  /** Minutes named by a request, whatever their age; a request is cleared only after its minute is done. */
+  async function finalizeRequested(t: number, toMs: number, lease: Lease, summary: RunSummary, log?: Logger) {
+    const requests = await store.finalizeRequests();
+    metrics.finalizerPendingRequests.set(requests.length);
+    for (const req of requests) {
+      if (req.minute >= toMs) continue; // not closed yet: a later run takes it
+      if (req.minute < t - tradeTtlMs) {
+        lease.assert();
+        await store.clearFinalizeRequest(req);
+        metrics.finalizerRequests.inc({ origin: req.origin, outcome: 'expired' });
+        continue;
+      }
+      const live = req.minute >= countersAliveFrom(t) ? await store.liveRow(req.symbol, req.minute) : null;
+      const marks = await store.candleMarks(req.symbol, req.minute, req.minute + MINUTE_MS);
+      await finalizeMinute(req.symbol, req.minute, live, marks.get(req.minute), lease, summary, log);
+      lease.assert();
+      await store.clearFinalizeRequest(req);
+      summary.requests += 1;
+      metrics.finalizerRequests.inc({ origin: req.origin, outcome: 'done' });
+    }
+  }
+
+  async function runOnce(lease: Lease, log?: Logger): Promise<RunSummary> {
     const t = now();
-    const toMs = minuteOf(t - deps.finalizeLatenessS * 1000);
-    const fromMs = toMs - deps.finalizeHorizonS * 1000;
-    const symbols = (await deps.store.listSymbols()).map((s) => s.symbol);
-    const summary: RunSummary = { finalized: 0, refinalized: 0, corrected: 0, symbols: symbols.length };
+    const toMs = closedBefore(t, deps);
+    // From where the last complete run's window began: a minute a writer marked while it was inside the
+    // window is looked at once more even if the window has moved past it since (writers use the same cut).
+    const last = await store.lastRunStarted(LEASE_NAME);
+    const fromMs = Math.max(
+      finalizeWindowStart(Math.min(t, last ?? t), deps),
+      minuteOf(countersAliveFrom(t)),
+    );
+    const symbols = (await store.listSymbols()).map((s) => s.symbol);
+    const summary: RunSummary = {
+      finalized: 0,
+      refinalized: 0,
+      corrected: 0,
+      symbols: symbols.length,
+      requests: 0,
+    };
     const queue = [...symbols];
+    const failures: unknown[] = [];
+    // Every worker runs to its end (a symbol's failure does not stop the others, nor end the run early).
     await Promise.all(
       Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-        for (let s = queue.shift(); s !== undefined; s = queue.shift())
-          await finalizeSymbol(s, fromMs, toMs, summary, log);
+        for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
+          await finalizeSymbol(s, fromMs, toMs, lease, summary, log).catch((err: unknown) => {
+            failures.push(err);
+            log?.error({ err, symbol: s }, 'finalizing a symbol failed; the next run retries it');
+          });
+        }
       }),
     );
+    if (failures.length > 0) throw failures[0];
+    await finalizeRequested(t, toMs, lease, summary, log);
     // Counter retention once an hour: one range tombstone per symbol, far behind the finalize horizon.
     const cutoff = hourOf(t - deps.counterRetentionS * 1000);
     if (cutoff > retentionDoneForHour) {
-      await Promise.all(symbols.map((s) => deps.store.deleteCountersBefore(s, cutoff)));
+      lease.assert();
+      await Promise.all(symbols.map((s) => store.deleteCountersBefore(s, cutoff)));
       retentionDoneForHour = cutoff;
+    }
+    lease.assert();
+    if (!(await store.recordRunStarted(LEASE_NAME, lease.holder, t))) {
+      throw pipelineError('LEASE_LOST', 'the lease passed to another run before this one was recorded');
     }
     return summary;
   }
 
-  async function run(log?: Logger): Promise<RunSummary | null> {
-    if (running) {
-      deps.metrics.finalizerRuns.inc({ outcome: 'skipped' });
+  async function runLeased(log?: Logger): Promise<RunSummary | null> {
+    const lease = await acquireLease(store, { holder, ttlS: leaseTtlS });
+    if (!lease) {
+      metrics.finalizerRuns.inc({ outcome: 'busy' });
+      log?.info('another finalizer run holds the lease; skipping this tick');
       return null;
     }
     const started = performance.now();
-    running = runOnce(log);
     try {
-      const summary = await running;
-      deps.metrics.finalizerRuns.inc({ outcome: 'ok' });
+      const summary = await runOnce(lease, log);
+      metrics.finalizerRuns.inc({ outcome: 'ok' });
       log?.info(summary, 'finalizer run done');
       return summary;
     } catch (err) {
-      deps.metrics.finalizerRuns.inc({ outcome: 'failed' });
+      metrics.finalizerRuns.inc({ outcome: 'failed' });
       throw err;
     } finally {
+      await lease.release();
+      metrics.finalizerRunDuration.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  async function run(log?: Logger): Promise<RunSummary | null> {
+    if (running) {
+      metrics.finalizerRuns.inc({ outcome: 'skipped' });
+      return null;
+    }
+    running = runLeased(log);
+    try {
+      return await running;
+    } finally {
       running = null;
-      deps.metrics.finalizerRunDuration.observe((performance.now() - started) / 1000);
     }
   }
 

@@ -17,6 +17,15 @@ function finalizerAt(nowMs: number, latenessS: number) {
     upsertCandle: async () => {},
     addCounters: async () => {},
     deleteCountersBefore: async () => {},
+    liveRow: async () => null,
+    deleteCandle: async () => {},
+    finalizeRequests: async () => [],
+    clearFinalizeRequest: async () => {},
+    acquireLease: async () => true,
+    renewLease: async () => true,
+    releaseLease: async () => {},
+    lastRunStarted: async () => null,
+    recordRunStarted: async () => true,
   };
   const f = minuteFinalizer({
     store,

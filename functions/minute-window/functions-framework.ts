@@ -7,6 +7,7 @@ registerFromEnv('minute-window', ({ store, market, registry }) =>
   minuteWindow({
     store,
     finalizeHorizonS: market.finalizeHorizonS,
+    finalizeLatenessS: market.finalizeLatenessS,
     metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates']),
   }),
 );

@@ -2,6 +2,7 @@ import { fromHttp } from '../../shared/contract/event.ts';
 import type { TradeBatchEvent } from '../../shared/contract/types.ts';
 import type { FunctionDef } from '../../shared/host/types.ts';
 import { type ScaledSums, sumsByMinute } from '../../shared/market/aggregate.ts';
+import { type FinalizeWindowSettings, finalizeWindowStart } from '../../shared/market/time.ts';
 import type { Metrics } from '../../shared/observability/metrics.ts';
 
 export interface MinuteWindowStore {
@@ -10,9 +11,8 @@ export interface MinuteWindowStore {
   addCounters(symbol: string, byMinute: ReadonlyMap<number, ScaledSums>, bumpWrites: boolean): Promise<void>;
 }
 
-export interface MinuteWindowDeps {
+export interface MinuteWindowDeps extends FinalizeWindowSettings {
   readonly store: MinuteWindowStore;
-  readonly finalizeHorizonS: number;
   readonly metrics: Metrics<'lateTrades' | 'windowDuplicates'>;
   readonly now?: () => number;
 }
@@ -22,6 +22,8 @@ export interface MinuteWindowDeps {
  * first claimed with a lightweight transaction; a redelivery finds the claim and is dropped. If the counter
  * write fails the claim is released so the retry counts it. The rare unknown outcome (a timeout after the
  * write landed) is repaired by the finalizer, which reconciles every closed minute to the exact values.
+ * Trades in minutes older than the finalizer's window (the writers' shared cut) are not counted, only
+ * reported: trade-writer files a finalize request for them and the finalizer reconciles the counters.
  */
 export function minuteWindow(deps: MinuteWindowDeps): FunctionDef<TradeBatchEvent> {
   const now = deps.now ?? Date.now;
@@ -30,10 +32,10 @@ export function minuteWindow(deps: MinuteWindowDeps): FunctionDef<TradeBatchEven
     name: 'minute-window',
     decode: fromHttp,
     async handle(ev) {
-      const horizonStart = now() - deps.finalizeHorizonS * 1000;
+      const cut = finalizeWindowStart(now(), deps);
       const byMinute = sumsByMinute(ev.trades);
       for (const [minute, sums] of byMinute) {
-        if (minute < horizonStart) {
+        if (minute < cut) {
           deps.metrics.lateTrades.inc(labels, sums.trades);
           byMinute.delete(minute);
         }

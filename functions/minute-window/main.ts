@@ -19,6 +19,7 @@ await startFunction({
     minuteWindow({
       store,
       finalizeHorizonS: cfg.market.finalizeHorizonS,
+      finalizeLatenessS: cfg.market.finalizeLatenessS,
       metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates']),
     }),
 });

@@ -8,6 +8,7 @@ registerFromEnv('trade-writer', ({ store, market, registry }) =>
     store,
     mode: 'batch',
     finalizeHorizonS: market.finalizeHorizonS,
+    finalizeLatenessS: market.finalizeLatenessS,
     metrics: registerMetrics(registry, ['lateTrades']),
   }),
 );

@@ -2,7 +2,7 @@ import type { WriteMode } from '../../shared/cassandra/market-store.ts';
 import { fromHttp } from '../../shared/contract/event.ts';
 import type { TradeBatchEvent } from '../../shared/contract/types.ts';
 import type { FunctionDef } from '../../shared/host/types.ts';
-import { minuteOf } from '../../shared/market/time.ts';
+import { type FinalizeWindowSettings, finalizeWindowStart, minuteOf } from '../../shared/market/time.ts';
 import type { Metrics } from '../../shared/observability/metrics.ts';
 
 export interface TradeWriterStore {
@@ -13,13 +13,13 @@ export interface TradeWriterStore {
     mode: WriteMode,
   ): Promise<void>;
   bumpWrites(symbol: string, minutes: Iterable<number>): Promise<void>;
+  requestFinalize(symbol: string, minutes: Iterable<number>, origin: 'late'): Promise<void>;
   touchSymbol(symbol: string, lastTradeMs: number): Promise<void>;
 }
 
-export interface TradeWriterDeps {
+export interface TradeWriterDeps extends FinalizeWindowSettings {
   readonly store: TradeWriterStore;
   readonly mode: WriteMode;
-  readonly finalizeHorizonS: number;
   readonly metrics: Metrics<'lateTrades'>;
   readonly now?: () => number;
   /** How often one process refreshes a symbol's entry in the `symbols` table. */
@@ -29,7 +29,9 @@ export interface TradeWriterDeps {
 /**
  * Stores every trade of an event as its own row keyed on (event id, index), then marks the touched minutes
  * as changed for the finalizer. Rows first, mark second: a finalizer that read the mark before the rows
- * existed sees the mark move again and re-finalizes.
+ * existed sees the mark move again and re-finalizes. A minute older than the finalizer's window (same cut,
+ * `finalizeWindowStart`) gets a finalize request instead, so late and replayed trades of any age reach
+ * their candle.
  */
 export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent> {
   const now = deps.now ?? Date.now;
@@ -42,16 +44,23 @@ export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent>
     decode: fromHttp,
     async handle(ev) {
       await deps.store.writeTrades(ev.id, ev.trades, ev.receivedms, deps.mode);
-      const horizonStart = now() - deps.finalizeHorizonS * 1000;
+      const cut = finalizeWindowStart(now(), deps);
       const minutes = new Set<number>();
+      const lateMinutes = new Set<number>();
       let late = 0;
       for (const t of ev.trades) {
         const m = minuteOf(t.t);
-        if (m >= horizonStart) minutes.add(m);
-        else late += 1;
+        if (m >= cut) minutes.add(m);
+        else {
+          lateMinutes.add(m);
+          late += 1;
+        }
       }
       if (late > 0) deps.metrics.lateTrades.inc(labels, late);
-      await deps.store.bumpWrites(ev.subject, minutes);
+      await Promise.all([
+        deps.store.bumpWrites(ev.subject, minutes),
+        deps.store.requestFinalize(ev.subject, lateMinutes, 'late'),
+      ]);
       const lastTouch = touched.get(ev.subject) ?? 0;
       if (now() - lastTouch >= refreshMs) {
         await deps.store.touchSymbol(ev.subject, Math.max(...ev.trades.map((t) => t.t)));

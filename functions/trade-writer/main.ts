@@ -22,6 +22,7 @@ await startFunction({
       store,
       mode: cfg.own.writeMode,
       finalizeHorizonS: cfg.market.finalizeHorizonS,
+      finalizeLatenessS: cfg.market.finalizeLatenessS,
       metrics: registerMetrics(registry, ['lateTrades']),
     }),
 });

@@ -21,8 +21,21 @@ const Q = {
   listSymbols: 'SELECT symbol, last_trade_time FROM symbols WHERE shard = 0',
   liveRange:
     'SELECT minute, trades, volume_e8, price_e8, notional_e6, writes FROM minute_live WHERE symbol = ? AND minute >= ? AND minute < ?',
+  liveRow:
+    'SELECT minute, trades, volume_e8, price_e8, notional_e6, writes FROM minute_live WHERE symbol = ? AND minute = ?',
   candleMarks:
-    'SELECT minute, source_writes, revision FROM candles_1m WHERE symbol = ? AND minute >= ? AND minute < ?',
+    'SELECT minute, source_writes, revision, trades, volume_e8, price_e8, notional_e6 FROM candles_1m WHERE symbol = ? AND minute >= ? AND minute < ?',
+  deleteCandle: 'DELETE FROM candles_1m WHERE symbol = ? AND minute = ?',
+  requestFinalize: 'INSERT INTO finalize_requests (shard, symbol, minute, origin) VALUES (0, ?, ?, ?)',
+  finalizeRequests:
+    'SELECT symbol, minute, origin, WRITETIME(origin) AS written FROM finalize_requests WHERE shard = 0',
+  clearFinalizeRequest:
+    'DELETE FROM finalize_requests USING TIMESTAMP ? WHERE shard = 0 AND symbol = ? AND minute = ?',
+  acquireLease: 'UPDATE finalizer_state USING TTL ? SET holder = ? WHERE name = ? IF holder = null',
+  renewLease: 'UPDATE finalizer_state USING TTL ? SET holder = ? WHERE name = ? IF holder = ?',
+  releaseLease: 'UPDATE finalizer_state SET holder = null WHERE name = ? IF holder = ?',
+  lastRunStarted: 'SELECT last_run_started FROM finalizer_state WHERE name = ?',
+  recordRunStarted: 'UPDATE finalizer_state SET last_run_started = ? WHERE name = ? IF holder = ?',
   minuteTrades:
     'SELECT trade_time, event_id, idx, price, volume FROM trades WHERE symbol = ? AND hour = ? AND trade_time >= ? AND trade_time < ?',
   upsertCandle:
@@ -43,10 +56,30 @@ export interface CandleMark {
   readonly minute: number;
   readonly sourceWrites: number;
   readonly revision: number;
+  /** The exact sums the candle was computed from: live counters that differ from them need reconciling. */
+  readonly sums: ScaledSums;
+}
+
+export interface FinalizeRequest {
+  readonly symbol: string;
+  readonly minute: number;
+  /** Who asked: `late` (trade-writer) or `operator` (npm run refinalize). */
+  readonly origin: string;
+  /** Write time in microseconds, as Cassandra keeps it; clearing uses it so a newer request survives. */
+  readonly written: cassandra.types.Long;
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const ms = (v: unknown): number => (v instanceof Date ? v.getTime() : Number(v));
+
+const liveOf = (r: cassandra.types.Row): LiveRow => ({
+  minute: ms(r.minute),
+  trades: num(r.trades),
+  volumeE8: num(r.volume_e8),
+  priceE8: num(r.price_e8),
+  notionalE6: num(r.notional_e6),
+  writes: num(r.writes),
+});
 
 export type WriteMode = 'batch' | 'concurrent';
 
@@ -169,25 +202,92 @@ export class MarketStore {
   async liveRange(symbol: string, fromMs: number, toMs: number): Promise<LiveRow[]> {
     const rows: LiveRow[] = [];
     for (const r of await this.all(Q.liveRange, [symbol, new Date(fromMs), new Date(toMs)])) {
-      rows.push({
-        minute: ms(r.minute),
-        trades: num(r.trades),
-        volumeE8: num(r.volume_e8),
-        priceE8: num(r.price_e8),
-        notionalE6: num(r.notional_e6),
-        writes: num(r.writes),
-      });
+      rows.push(liveOf(r));
     }
     return rows;
+  }
+
+  /** One minute's live row, read fresh (null when the minute has no counters). */
+  async liveRow(symbol: string, minute: number): Promise<LiveRow | null> {
+    const rs = await this.client.execute(Q.liveRow, [symbol, new Date(minute)], idem);
+    const r = rs.rows[0];
+    return r ? liveOf(r) : null;
   }
 
   async candleMarks(symbol: string, fromMs: number, toMs: number): Promise<Map<number, CandleMark>> {
     const out = new Map<number, CandleMark>();
     for (const r of await this.all(Q.candleMarks, [symbol, new Date(fromMs), new Date(toMs)])) {
       const minute = ms(r.minute);
-      out.set(minute, { minute, sourceWrites: num(r.source_writes), revision: num(r.revision) });
+      out.set(minute, {
+        minute,
+        sourceWrites: num(r.source_writes),
+        revision: num(r.revision),
+        sums: {
+          trades: num(r.trades),
+          volumeE8: num(r.volume_e8),
+          priceE8: num(r.price_e8),
+          notionalE6: num(r.notional_e6),
+        },
+      });
     }
     return out;
+  }
+
+  async deleteCandle(symbol: string, minute: number): Promise<void> {
+    await this.client.execute(Q.deleteCandle, [symbol, new Date(minute)], idem);
+  }
+
+  /** Asks the finalizer to (re-)finalize these minutes whatever their age (idempotent). */
+  async requestFinalize(
+    symbol: string,
+    minutes: Iterable<number>,
+    origin: 'late' | 'operator',
+  ): Promise<void> {
+    await Promise.all(
+      [...minutes].map((m) => this.client.execute(Q.requestFinalize, [symbol, new Date(m), origin], idem)),
+    );
+  }
+
+  async finalizeRequests(): Promise<FinalizeRequest[]> {
+    return (await this.all(Q.finalizeRequests, [])).map((r) => ({
+      symbol: r.symbol as string,
+      minute: ms(r.minute),
+      origin: r.origin as string,
+      written: r.written as cassandra.types.Long,
+    }));
+  }
+
+  /** Deletes a request as of the write time it was read with: a request written after that survives. */
+  async clearFinalizeRequest(req: FinalizeRequest): Promise<void> {
+    await this.client.execute(Q.clearFinalizeRequest, [req.written, req.symbol, new Date(req.minute)], idem);
+  }
+
+  /** Takes the named lease for `ttlS` seconds if nobody holds it; false when someone does. */
+  async acquireLease(name: string, holder: string, ttlS: number): Promise<boolean> {
+    const rs = await this.client.execute(Q.acquireLease, [ttlS, holder, name], lwt);
+    return rs.wasApplied();
+  }
+
+  /** Extends a lease this holder still has; false when it expired or someone else took it. */
+  async renewLease(name: string, holder: string, ttlS: number): Promise<boolean> {
+    const rs = await this.client.execute(Q.renewLease, [ttlS, holder, name, holder], lwt);
+    return rs.wasApplied();
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.client.execute(Q.releaseLease, [name, holder], lwt);
+  }
+
+  async lastRunStarted(name: string): Promise<number | null> {
+    const rs = await this.client.execute(Q.lastRunStarted, [name], idem);
+    const v = rs.rows[0]?.last_run_started;
+    return v ? ms(v) : null;
+  }
+
+  /** Records a complete run, only while `holder` still has the lease (false otherwise). */
+  async recordRunStarted(name: string, holder: string, startedMs: number): Promise<boolean> {
+    const rs = await this.client.execute(Q.recordRunStarted, [new Date(startedMs), name, holder], lwt);
+    return rs.wasApplied();
   }
 
   /** All trades of one minute in identity order (one partition slice, paged). */

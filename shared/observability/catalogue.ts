@@ -76,7 +76,7 @@ export const METRICS = {
     'counter',
     'function',
     'mp_late_trades_total',
-    'Trades older than the finalize horizon: stored, but no longer counted live or re-finalized',
+    'Trades in minutes older than the finalizer window: stored and finalized on request (trade-writer), not counted live (minute-window)',
     ['function'],
   ),
   windowDuplicates: m(
@@ -89,7 +89,7 @@ export const METRICS = {
     'counter',
     'finalizer',
     'mp_finalizer_runs_total',
-    'Finalizer runs by outcome (ok, skipped, failed)',
+    'Finalizer runs by outcome (ok, failed; skipped: a run of this process was in progress; busy: another process held the lease)',
     ['outcome'],
   ),
   finalizerRunDuration: m(
@@ -112,6 +112,19 @@ export const METRICS = {
     'finalizer',
     'mp_finalizer_corrections_total',
     'Minutes whose live counters differed from the exact values and were reconciled',
+  ),
+  finalizerRequests: m(
+    'counter',
+    'finalizer',
+    'mp_finalizer_requests_total',
+    'Finalize requests handled, by origin (late: trades older than the window, e.g. replayed dead letters; operator: npm run refinalize) and outcome (done, expired: trade rows past TRADE_TTL_S)',
+    ['origin', 'outcome'],
+  ),
+  finalizerPendingRequests: m(
+    'gauge',
+    'finalizer',
+    'mp_finalizer_pending_requests',
+    'Finalize requests waiting when the last run began',
   ),
   finalizedMinute: m(
     'gauge',

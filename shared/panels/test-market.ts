@@ -31,7 +31,7 @@ export async function seedMarket(
 ): Promise<SeededMarket> {
   const metrics = allMetrics();
   const now = () => finalizeAtMs;
-  const horizon = { finalizeHorizonS: 3 * 3600 };
+  const horizon = { finalizeHorizonS: 3 * 3600, finalizeLatenessS: 10 };
   const writer = tradeWriter({ store, mode: 'batch', ...horizon, metrics, now, symbolRefreshMs: 0 });
   const window = minuteWindow({ store, ...horizon, metrics, now });
   const trades = new Map<string, Trade[]>();
@@ -45,7 +45,6 @@ export async function seedMarket(
   }
   const finalizer = minuteFinalizer({
     store,
-    finalizeLatenessS: 10,
     ...horizon,
     counterRetentionS: 86400,
     metrics,
