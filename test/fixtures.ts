@@ -3,11 +3,11 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-/** The steering repo's `shared/` sits beside the clone (CI lays it out the same way). */
-export const seedDataDir = process.env.SEED_DATA_DIR ?? resolve(repoRoot, '..', 'shared', 'seed-data');
+/** Seed schemas, sample Finnhub frames and golden Avro vectors, copied into the repo (see its README). */
+export const fixturesDir = resolve(repoRoot, 'test', 'fixtures', 'seeds');
 
-export const readSeedJson = <T = unknown>(relative: string): T =>
-  JSON.parse(readFileSync(resolve(seedDataDir, relative), 'utf8')) as T;
+export const readFixture = (name: string): string => readFileSync(resolve(fixturesDir, name), 'utf8');
+export const readFixtureJson = <T = unknown>(name: string): T => JSON.parse(readFixture(name)) as T;
 
 /** A name unique to this test run, for topics and keyspaces (lowercase, Cassandra-safe). */
 export const uniqueName = (prefix: string): string =>

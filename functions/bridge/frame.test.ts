@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { readFixtureJson } from '../../test/fixtures.ts';
 import { parseFrame, splitBySymbol } from './frame.ts';
 
-const seed = (name: string): unknown[] =>
-  JSON.parse(readFileSync(new URL(`../../../shared/seed-data/generated/${name}`, import.meta.url), 'utf8'));
+const seed = (name: string): unknown[] => readFixtureJson<unknown[]>(name);
 const limits = { maxFrameBytes: 1 << 20 };
 const NOW = Date.UTC(2025, 0, 1);
 

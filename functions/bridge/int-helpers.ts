@@ -1,27 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import avro from 'avsc';
 import type { SentFrame } from '../../dev/replay-feed/server.ts';
 import { fromKafkaRecord } from '../../shared/contract/index.ts';
 import { createKafkaClient, type IncomingRecord } from '../../shared/kafka/index.ts';
 import { createLogger } from '../../shared/observability/index.ts';
+import { readFixtureJson } from '../../test/fixtures.ts';
 
 /** Helpers of the bridge's integration tests (real Kafka). */
 
 const quiet = () => createLogger('bridge-it', { level: 'silent' });
 
 /** The seeds' own schema file, to prove a seed consumer can read our topic unchanged. */
-export const seedType = avro.Type.forSchema(
-  JSON.parse(
-    readFileSync(
-      new URL(
-        '../../../shared/seed-data/rskriegs-finnhub-streaming-data-pipeline/trades.avsc',
-        import.meta.url,
-      ),
-      'utf8',
-    ),
-  ) as avro.Schema,
-);
+export const seedType = avro.Type.forSchema(readFixtureJson<avro.Schema>('rskriegs-trades.avsc'));
 
 export interface SimpleTrade {
   s: string;

@@ -1,20 +1,17 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { readSeedJson, seedDataDir } from '../../test/fixtures.ts';
+import { readFixtureJson } from '../../test/fixtures.ts';
 import { decodeFrame, encodeFrame, frameType, schemaFingerprint, schemaFingerprintOf } from './avro.ts';
 import type { TradeFrame } from './types.ts';
 
 interface Golden {
   cases: { input_index: number; json: TradeFrame; avro_hex: string }[];
 }
-const golden = readSeedJson<Golden>('generated/finnhub-trade-avro-golden.json');
-const frames = readSeedJson<TradeFrame[]>('generated/finnhub-ws-messages.json');
-const seedSchemas = [
-  'rskriegs-finnhub-streaming-data-pipeline/trades.avsc',
-  'otmanedaoudi-finnhub-data-streaming-pipline/local/trade.avsc',
-].map((p) => JSON.parse(readFileSync(resolve(seedDataDir, p), 'utf8')));
+const golden = readFixtureJson<Golden>('finnhub-trade-avro-golden.json');
+const frames = readFixtureJson<TradeFrame[]>('finnhub-ws-messages.json');
+const seedSchemas = ['rskriegs-trades.avsc', 'otmanedaoudi-trade.avsc'].map((name) =>
+  readFixtureJson<avro.Schema>(name),
+);
 
 describe('seed Avro schema', () => {
   it('has the same parsing canonical form as both seeds', () => {
@@ -31,7 +28,7 @@ describe('seed Avro schema', () => {
   });
 
   it('writes bytes a seed consumer decodes with its own schema', () => {
-    const seedType = avro.Type.forSchema(seedSchemas[0]);
+    const seedType = avro.Type.forSchema(seedSchemas[0] as avro.Schema);
     const frame: TradeFrame = {
       type: 'trade',
       data: [
