@@ -11,7 +11,7 @@ import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../test/fixtures.ts';
 import { checkAll, parseDocs, podSpec, secretProblems } from './policy.ts';
 
-const tools = join(repoRoot, '.cache', 'tools');
+const tools = process.env.MARKET_TOOLS_DIR ?? join(repoRoot, '.cache', 'tools');
 const kubeconform = join(tools, 'bin', 'kubeconform');
 const schemas = join(tools, 'k8s-schemas');
 const KUBERNETES_VERSION = '1.34.0';

@@ -4,7 +4,8 @@
 step() { echo "[deploy] $*"; }
 
 # Tools from the repo cache first (dev/setup/install-infra-tools.sh), then the PATH.
-export PATH="$root/.cache/tools/venv/bin:$root/.cache/tools/bin:$PATH"
+tools=${MARKET_TOOLS_DIR:-$root/.cache/tools}
+export PATH="$tools/venv/bin:$tools/bin:$PATH"
 TF_VAR_FILE=${TF_VAR_FILE:-$here/terraform.tfvars}
 TF_STATE_PREFIX=${TF_STATE_PREFIX:-market-pipeline/default}
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the tools that validate terraform/ and ansible/ offline, each only when missing, into the
-# git-ignored .cache/tools/ (bin/ + a Python venv):
+# git-ignored .cache/tools/ (bin/ + a Python venv; MARKET_TOOLS_DIR moves it, e.g. to share it between clones):
 #   tofu          OpenTofu CLI built from the Go module proxy (fmt -check, variable validation)
 #   tflint        Terraform linter (bundled terraform ruleset)
 #   venv          ansible-core, ansible (collection bundle; Galaxy is unreachable), ansible-lint, yamllint,
@@ -12,7 +12,7 @@ set -eu
 [ "${INFRA_TOOLS_SKIP:-0}" = "1" ] && exit 0
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-tools="$root/.cache/tools"
+tools="${MARKET_TOOLS_DIR:-$root/.cache/tools}"
 bin="$tools/bin"
 venv="$tools/venv"
 mkdir -p "$bin"

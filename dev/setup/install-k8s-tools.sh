@@ -19,7 +19,7 @@ set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here="$root/dev/setup/k8s"
-tools="$root/.cache/tools"
+tools="${MARKET_TOOLS_DIR:-$root/.cache/tools}"
 bin="$tools/bin"
 venv="$tools/k8s-venv"
 schemas="$tools/k8s-schemas"

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const toolsDir = path.join(repoRoot, '.cache/tools');
+/** Where dev/setup installs the validators (MARKET_TOOLS_DIR moves it, as the setup scripts honour it). */
+export const toolsDir = process.env.MARKET_TOOLS_DIR ?? path.join(repoRoot, '.cache/tools');
 export const binDir = path.join(toolsDir, 'bin');
 export const venvBin = path.join(toolsDir, 'venv/bin');
 export const terraformDir = path.join(repoRoot, 'terraform');
