@@ -46,6 +46,18 @@ export const Errors = {
     false,
     'every trade needs a symbol equal to the event subject, a finite positive price, volume >= 0 and an integer ms time',
   ),
+  STORE_REFUSED: def(
+    'MP_STORE_REFUSED',
+    422,
+    false,
+    'the database driver refused a value of the event; no retry can change that, so the event is dead-lettered (a contract bug: report it)',
+  ),
+  COUNTER_OVERFLOW: def(
+    'MP_COUNTER_OVERFLOW',
+    422,
+    false,
+    "a minute's scaled sum would leave the signed 64-bit range of its counter; it is refused, never wrapped",
+  ),
   STORE_UNAVAILABLE: def(
     'MP_STORE_UNAVAILABLE',
     503,

@@ -14,6 +14,7 @@ export const BRIDGE_METRIC_KEYS = [
   'bridgeFrameRejects',
   'bridgeTrades',
   'bridgeTradeRejects',
+  'bridgeTradeFixes',
   'bridgeTradesAcked',
   'bridgeRecordsAcked',
   'bridgeDropped',
@@ -125,6 +126,7 @@ export class Bridge {
       watchdogMs: config.watchdogMs,
       connectTimeoutMs: config.connectTimeoutMs,
       maxFrameBytes: config.maxFrameBytes,
+      maxFutureSkewMs: config.maxFutureSkewS * 1000,
       logger,
       onFrame: (frame, receivedAt) => this.onFrame(frame, receivedAt),
       onEvent: (ev) => this.onFeedEvent(ev),
@@ -181,6 +183,7 @@ export class Bridge {
       m.bridgeTradeRejects.inc({ reason }, n);
       this.logReject(reason, { trades: n });
     }
+    for (const [fix, n] of Object.entries(frame.fixes)) m.bridgeTradeFixes.inc({ fix }, n);
     if (frame.trades.length === 0) return;
     const receivedMs = Math.floor(receivedAt);
     const records: OutRecord[] = [];

@@ -1,5 +1,6 @@
 import { type Env, loadConfig, type Setting } from '../../shared/config/env.ts';
 import * as p from '../../shared/config/parsers.ts';
+import { marketSpec } from '../../shared/market/config.ts';
 
 export const FINNHUB_DEFAULT_URL = 'wss://ws.finnhub.io';
 const MiB = 1024 * 1024;
@@ -70,6 +71,8 @@ export const bridgeSpec = {
     parse: p.int({ min: 1024, max: 64 * MiB }),
     default: MiB,
   }),
+  // Declared once with the functions' settings: the bridge and the functions apply the same acceptance rule.
+  maxFutureSkewS: marketSpec.maxFutureSkewS,
   topic: setting({
     env: 'KAFKA_TOPIC',
     doc: 'Topic the trade-batch CloudEvents are written to',

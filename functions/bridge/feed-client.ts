@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import type { Logger } from '../../shared/observability/index.ts';
 import { Backoff, type BackoffOptions, retryAfterMs } from './backoff.ts';
 import { BridgeErrors } from './errors.ts';
-import { type ParsedFrame, parseFrame } from './frame.ts';
+import { type FrameLimits, type ParsedFrame, parseFrame } from './frame.ts';
 import { nowMs } from './record.ts';
 
 /**
@@ -38,6 +38,8 @@ export interface FeedClientOptions {
   watchdogMs: number;
   connectTimeoutMs: number;
   maxFrameBytes: number;
+  /** Trades stamped further ahead of now are refused (`future`); default the contract's. */
+  maxFutureSkewMs?: number;
   logger: Logger;
   onFrame: (frame: ParsedFrame, receivedAt: number) => void;
   onEvent?: (ev: FeedEvent) => void;
@@ -62,6 +64,7 @@ export class FeedClient {
   private failure: { reason: ReconnectReason; minDelayMs?: number; detail: string } | undefined;
   private closed: Promise<void> = Promise.resolve();
   private readonly log: Logger;
+  private readonly limits: FrameLimits;
   readonly safeUrl: string;
 
   constructor(private readonly opts: FeedClientOptions) {
@@ -70,6 +73,14 @@ export class FeedClient {
     const u = new URL(opts.url);
     this.safeUrl = `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
     for (const s of opts.symbols.slice(opts.maxSymbols)) this.refused.set(s, 'too_many_symbols');
+    // The configured subscriptions are the allow-list: a trade of any other symbol is refused (`unsubscribed`).
+    this.limits = {
+      maxFrameBytes: opts.maxFrameBytes,
+      acceptance: {
+        symbols: new Set(opts.symbols),
+        ...(opts.maxFutureSkewMs !== undefined && { maxFutureSkewMs: opts.maxFutureSkewMs }),
+      },
+    };
   }
 
   /** Replaces every occurrence of the token (plain or URL-encoded) in a string. */
@@ -209,7 +220,7 @@ export class FeedClient {
       }
       let frame: ParsedFrame;
       try {
-        frame = parseFrame(data as Buffer, isBinary, { maxFrameBytes: this.opts.maxFrameBytes });
+        frame = parseFrame(data as Buffer, isBinary, this.limits);
         if (frame.kind === 'error') this.onErrorFrame(frame.msg);
       } catch (err) {
         this.log.error({ code: BridgeErrors.INTERNAL.code, err }, 'frame parsing threw');

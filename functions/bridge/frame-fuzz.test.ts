@@ -15,20 +15,23 @@ import { captureLogger, MemorySink, testConfig } from './test-helpers.ts';
  * (parseFrame → Bridge.onFrame → delivery) with an in-memory sink standing in for Kafka.
  */
 
-type Reason = 'not_object' | 'symbol' | 'price' | 'volume' | 'time' | 'conditions';
+type Reason = 'not_object' | 'symbol' | 'price' | 'volume' | 'time' | 'future';
+/** Malformed optional fields: the trade is kept, the field repaired and counted. */
+type Fix = 'conditions_dropped' | 'conditions_null_items';
+const FIXES: readonly string[] = ['conditions_dropped', 'conditions_null_items'];
 const NOW = Date.now();
 
 const symbolArb = fc.constantFrom('BINANCE:BTCUSDT', 'AAPL', 'OANDA:EUR_USD', 'X');
 const validTrade = fc.record({
   s: symbolArb,
-  p: fc.double({ min: 1e-6, max: 1e7, noNaN: true }),
+  p: fc.double({ min: 1e-6, max: 1e6, noNaN: true }),
   t: fc.integer({ min: NOW - 86_400_000, max: NOW }),
-  v: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e6, noNaN: true })),
+  v: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1e5, noNaN: true })),
   c: fc.oneof(fc.constant(null), fc.array(fc.constantFrom('1', '12', '24'), { maxLength: 4 })),
 });
 
 /** A trade with exactly one field broken, labelled with the reason the validator must give. */
-const badTrade: fc.Arbitrary<{ item: unknown; reason: Reason }> = fc.oneof(
+const badTrade: fc.Arbitrary<{ item: unknown; reason: Reason | Fix }> = fc.oneof(
   validTrade.chain((t) =>
     fc
       .constantFrom<unknown>(0, -1, -1e-9, '1', null, true, [], {}, Number.POSITIVE_INFINITY)
@@ -41,8 +44,13 @@ const badTrade: fc.Arbitrary<{ item: unknown; reason: Reason }> = fc.oneof(
   ),
   validTrade.chain((t) =>
     fc
-      .constantFrom<unknown>(NOW + 0.5, 1_000, -5, NOW + 7 * 86_400_000, '1700000000000', null, 2 ** 60)
+      .constantFrom<unknown>(NOW + 0.5, 1_000, -5, '1700000000000', null, 2 ** 60)
       .map((x) => ({ item: { ...t, t: x }, reason: 'time' as const })),
+  ),
+  validTrade.chain((t) =>
+    fc
+      .constantFrom<unknown>(NOW + 7 * 86_400_000, NOW + 3_600_000)
+      .map((x) => ({ item: { ...t, t: x }, reason: 'future' as const })),
   ),
   validTrade.chain((t) =>
     fc
@@ -52,7 +60,12 @@ const badTrade: fc.Arbitrary<{ item: unknown; reason: Reason }> = fc.oneof(
   validTrade.chain((t) =>
     fc
       .constantFrom<unknown>('1', 1, {}, [1], [{}], Array(40).fill('1'), ['x'.repeat(50)])
-      .map((c) => ({ item: { ...t, c }, reason: 'conditions' as const })),
+      .map((c) => ({ item: { ...t, c }, reason: 'conditions_dropped' as const })),
+  ),
+  validTrade.chain((t) =>
+    fc
+      .constantFrom<unknown>(['1', null], [null], [null, '12', null])
+      .map((c) => ({ item: { ...t, c }, reason: 'conditions_null_items' as const })),
   ),
   fc
     .oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.integer()), fc.boolean())
@@ -61,8 +74,8 @@ const badTrade: fc.Arbitrary<{ item: unknown; reason: Reason }> = fc.oneof(
 
 const mixedFrame = fc.array(
   fc.oneof(
-    validTrade.map((t) => ({ item: t as unknown, reason: undefined as Reason | undefined })),
-    badTrade.map((b) => ({ item: b.item, reason: b.reason as Reason | undefined })),
+    validTrade.map((t) => ({ item: t as unknown, reason: undefined as Reason | Fix | undefined })),
+    badTrade.map((b) => ({ item: b.item, reason: b.reason as Reason | Fix | undefined })),
   ),
   { maxLength: 30 },
 );
@@ -129,11 +142,12 @@ describe('frame handler under hostile input (fast-check)', () => {
         const m = bridge.metrics;
         const before = { acked: sink.acked.length, trades: await total(m.bridgeTrades) };
         const rejBefore = await byLabel(m.bridgeTradeRejects, 'reason');
+        const fixBefore = await byLabel(m.bridgeTradeFixes, 'fix');
         sink.acked.length = 0;
         deliver(JSON.stringify({ type: 'trade', data: items.map((i) => i.item) }), false);
         expect(await bridge.delivery.flush(5_000)).toBe(true);
         const valid = items
-          .filter((i) => i.reason === undefined)
+          .filter((i) => i.reason === undefined || FIXES.includes(i.reason))
           .map((i) => i.item as { s: string; p: number });
         // What reached the sink: the valid trades, per symbol in frame order, decodable Avro.
         const published = sink.acked.flatMap((r) => fromKafkaRecord(r).trades);
@@ -148,9 +162,11 @@ describe('frame handler under hostile input (fast-check)', () => {
         const rejAfter = await byLabel(m.bridgeTradeRejects, 'reason');
         const want: Record<string, number> = {};
         for (const i of items) if (i.reason) want[i.reason] = (want[i.reason] ?? 0) + 1;
-        for (const reason of ['not_object', 'symbol', 'price', 'volume', 'time', 'conditions']) {
+        for (const reason of ['not_object', 'symbol', 'price', 'volume', 'time', 'future']) {
           expect((rejAfter[reason] ?? 0) - (rejBefore[reason] ?? 0)).toBe(want[reason] ?? 0);
         }
+        const fixAfter = await byLabel(m.bridgeTradeFixes, 'fix');
+        for (const fix of FIXES) expect((fixAfter[fix] ?? 0) - (fixBefore[fix] ?? 0)).toBe(want[fix] ?? 0);
       }),
       { numRuns: 1_500 },
     );

@@ -83,8 +83,27 @@ describe('parseFrame', () => {
     const f = parseFrame(JSON.stringify({ type: 'trade', data }), false, limits, NOW);
     expect(f.kind).toBe('trade');
     if (f.kind !== 'trade') return;
-    expect(f.trades.map((x) => x.s)).toEqual(['A', 'B']);
-    expect(f.rejects).toEqual({ price: 3, volume: 1, time: 3, symbol: 2, conditions: 2, not_object: 2 });
+    // Malformed conditions cost the field, never the trade.
+    expect(f.trades.map((x) => [x.s, x.c])).toEqual([
+      ['A', null],
+      ['A', null],
+      ['A', null],
+      ['B', ['1']],
+    ]);
+    expect(f.rejects).toEqual({ price: 3, volume: 1, time: 2, future: 1, symbol: 2, not_object: 2 });
+    expect(f.fixes).toEqual({ conditions_dropped: 2 });
+  });
+
+  it('refuses trades of symbols outside the allow-list (the subscriptions) and too far ahead', () => {
+    const t = NOW - 1000;
+    const data = [
+      { s: 'A', p: 1, t, v: 1 },
+      { s: 'Z', p: 1, t, v: 1 },
+      { s: 'A', p: 1, t: NOW + 61_000, v: 1 },
+    ];
+    const rules = { ...limits, acceptance: { symbols: new Set(['A']), maxFutureSkewMs: 60_000 } };
+    const f = parseFrame(JSON.stringify({ type: 'trade', data }), false, rules, NOW);
+    expect(f.kind === 'trade' && [f.trades.length, f.rejects]).toEqual([1, { unsubscribed: 1, future: 1 }]);
   });
 });
 

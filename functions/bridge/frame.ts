@@ -1,4 +1,10 @@
-import { checkTrade, type Trade, type TradeRejectReason } from '../../shared/contract/index.ts';
+import {
+  type AcceptancePolicy,
+  acceptTrades,
+  type Trade,
+  type TradeFix,
+  type TradeRejectReason,
+} from '../../shared/contract/index.ts';
 
 /**
  * Parsing of one websocket message from the feed. Pure and total: any input (binary, non-JSON, huge, wrong
@@ -17,6 +23,8 @@ export type ParsedFrame =
       trades: Trade[];
       /** Trades refused by reason (the rest of the frame survives). */
       rejects: Partial<Record<TradeRejectReason, number>>;
+      /** Optional fields repaired, by kind (those trades were kept). */
+      fixes: Partial<Record<TradeFix, number>>;
     }
   | { kind: 'ping' }
   | { kind: 'error'; msg: string }
@@ -26,6 +34,8 @@ export type ParsedFrame =
 export interface FrameLimits {
   /** Frames larger than this are refused without parsing (default 1 MiB). */
   maxFrameBytes: number;
+  /** The contract's acceptance rule settings: future skew and the subscribed symbols (the allow-list). */
+  acceptance?: Omit<AcceptancePolicy, 'nowMs'>;
 }
 
 const clip = (s: string, n = 200): string => (s.length > n ? `${s.slice(0, n)}…` : s);
@@ -67,14 +77,8 @@ export function parseFrame(
   switch (o.type) {
     case 'trade': {
       if (!Array.isArray(o.data)) return { kind: 'invalid', reason: 'bad_data' };
-      const trades: Trade[] = [];
-      const rejects: Partial<Record<TradeRejectReason, number>> = {};
-      for (const item of o.data as unknown[]) {
-        const r = checkTrade(item, nowMs);
-        if (r.ok) trades.push(r.trade);
-        else rejects[r.reason] = (rejects[r.reason] ?? 0) + 1;
-      }
-      return { kind: 'trade', trades, rejects };
+      const { trades, rejects, fixes } = acceptTrades(o.data as unknown[], { ...limits.acceptance, nowMs });
+      return { kind: 'trade', trades, rejects, fixes };
     }
     case 'ping':
       return { kind: 'ping' };

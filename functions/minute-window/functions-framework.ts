@@ -8,6 +8,7 @@ registerFromEnv('minute-window', ({ store, market, registry }) =>
     store,
     finalizeHorizonS: market.finalizeHorizonS,
     finalizeLatenessS: market.finalizeLatenessS,
+    maxFutureSkewS: market.maxFutureSkewS,
     metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates']),
   }),
 );

@@ -1,4 +1,4 @@
-import { fromHttp } from '../../shared/contract/event.ts';
+import { acceptancePolicy, fromHttp } from '../../shared/contract/event.ts';
 import type { TradeBatchEvent } from '../../shared/contract/types.ts';
 import type { FunctionDef } from '../../shared/host/types.ts';
 import { type ScaledSums, sumsByMinute } from '../../shared/market/aggregate.ts';
@@ -13,6 +13,8 @@ export interface MinuteWindowStore {
 
 export interface MinuteWindowDeps extends FinalizeWindowSettings {
   readonly store: MinuteWindowStore;
+  /** The acceptance rule's future skew (MAX_FUTURE_SKEW_S); default the contract's. */
+  readonly maxFutureSkewS?: number;
   readonly metrics: Metrics<'lateTrades' | 'windowDuplicates'>;
   readonly now?: () => number;
 }
@@ -30,8 +32,9 @@ export function minuteWindow(deps: MinuteWindowDeps): FunctionDef<TradeBatchEven
   const labels = { function: 'minute-window' };
   return {
     name: 'minute-window',
-    decode: fromHttp,
+    decode: (headers, body) => fromHttp(headers, body, acceptancePolicy(deps.maxFutureSkewS)),
     async handle(ev) {
+      const accepted = { rejects: ev.rejects, fixes: ev.fixes };
       const cut = finalizeWindowStart(now(), deps);
       const byMinute = sumsByMinute(ev.trades);
       for (const [minute, sums] of byMinute) {
@@ -40,10 +43,10 @@ export function minuteWindow(deps: MinuteWindowDeps): FunctionDef<TradeBatchEven
           byMinute.delete(minute);
         }
       }
-      if (byMinute.size === 0) return { trades: ev.trades.length, receivedAtMs: ev.receivedms };
+      if (byMinute.size === 0) return { trades: ev.trades.length, receivedAtMs: ev.receivedms, ...accepted };
       if (!(await deps.store.claimEvent(ev.id))) {
         deps.metrics.windowDuplicates.inc();
-        return { receivedAtMs: ev.receivedms };
+        return { receivedAtMs: ev.receivedms, ...accepted };
       }
       try {
         await deps.store.addCounters(ev.subject, byMinute, true);
@@ -51,7 +54,7 @@ export function minuteWindow(deps: MinuteWindowDeps): FunctionDef<TradeBatchEven
         await deps.store.releaseEvent(ev.id).catch(() => undefined);
         throw err;
       }
-      return { trades: ev.trades.length, receivedAtMs: ev.receivedms };
+      return { trades: ev.trades.length, receivedAtMs: ev.receivedms, ...accepted };
     },
   };
 }

@@ -20,6 +20,7 @@ await startFunction({
       store,
       finalizeHorizonS: cfg.market.finalizeHorizonS,
       finalizeLatenessS: cfg.market.finalizeLatenessS,
+      maxFutureSkewS: cfg.market.maxFutureSkewS,
       metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates']),
     }),
 });

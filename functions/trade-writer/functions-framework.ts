@@ -9,6 +9,7 @@ registerFromEnv('trade-writer', ({ store, market, registry }) =>
     mode: 'batch',
     finalizeHorizonS: market.finalizeHorizonS,
     finalizeLatenessS: market.finalizeLatenessS,
+    maxFutureSkewS: market.maxFutureSkewS,
     metrics: registerMetrics(registry, ['lateTrades']),
   }),
 );

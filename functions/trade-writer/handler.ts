@@ -1,5 +1,5 @@
 import type { WriteMode } from '../../shared/cassandra/market-store.ts';
-import { fromHttp } from '../../shared/contract/event.ts';
+import { acceptancePolicy, fromHttp } from '../../shared/contract/event.ts';
 import type { TradeBatchEvent } from '../../shared/contract/types.ts';
 import type { FunctionDef } from '../../shared/host/types.ts';
 import { type FinalizeWindowSettings, finalizeWindowStart, minuteOf } from '../../shared/market/time.ts';
@@ -11,6 +11,7 @@ export interface TradeWriterStore {
     trades: TradeBatchEvent['trades'],
     receivedAtMs: number,
     mode: WriteMode,
+    indices?: readonly number[],
   ): Promise<void>;
   bumpWrites(symbol: string, minutes: Iterable<number>): Promise<void>;
   requestFinalize(symbol: string, minutes: Iterable<number>, origin: 'late'): Promise<void>;
@@ -20,6 +21,8 @@ export interface TradeWriterStore {
 export interface TradeWriterDeps extends FinalizeWindowSettings {
   readonly store: TradeWriterStore;
   readonly mode: WriteMode;
+  /** The acceptance rule's future skew (MAX_FUTURE_SKEW_S); default the contract's. */
+  readonly maxFutureSkewS?: number;
   readonly metrics: Metrics<'lateTrades'>;
   readonly now?: () => number;
   /** How often one process refreshes a symbol's entry in the `symbols` table. */
@@ -41,9 +44,9 @@ export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent>
 
   return {
     name: 'trade-writer',
-    decode: fromHttp,
+    decode: (headers, body) => fromHttp(headers, body, acceptancePolicy(deps.maxFutureSkewS)),
     async handle(ev) {
-      await deps.store.writeTrades(ev.id, ev.trades, ev.receivedms, deps.mode);
+      await deps.store.writeTrades(ev.id, ev.trades, ev.receivedms, deps.mode, ev.indices);
       const cut = finalizeWindowStart(now(), deps);
       const minutes = new Set<number>();
       const lateMinutes = new Set<number>();
@@ -66,7 +69,7 @@ export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent>
         await deps.store.touchSymbol(ev.subject, Math.max(...ev.trades.map((t) => t.t)));
         touched.set(ev.subject, now());
       }
-      return { trades: ev.trades.length, receivedAtMs: ev.receivedms };
+      return { trades: ev.trades.length, receivedAtMs: ev.receivedms, rejects: ev.rejects, fixes: ev.fixes };
     },
   };
 }

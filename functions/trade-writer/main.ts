@@ -23,6 +23,7 @@ await startFunction({
       mode: cfg.own.writeMode,
       finalizeHorizonS: cfg.market.finalizeHorizonS,
       finalizeLatenessS: cfg.market.finalizeLatenessS,
+      maxFutureSkewS: cfg.market.maxFutureSkewS,
       metrics: registerMetrics(registry, ['lateTrades']),
     }),
 });

@@ -43,6 +43,8 @@ const Q = {
   deleteCountersBefore: 'DELETE FROM minute_live WHERE symbol = ? AND minute < ?',
 } as const;
 
+/** Rows per unlogged batch: the largest trade row the contract accepts is < 700 bytes, 50 rows < 35 KiB. */
+const MAX_BATCH_ROWS = 50;
 const idem = { prepare: true, isIdempotent: true } as const;
 const counter = { prepare: true, isIdempotent: false } as const;
 const lwt = { prepare: true, serialConsistency: cassandra.types.consistencies.localSerial } as const;
@@ -111,16 +113,17 @@ export class MarketStore {
     trades: readonly Trade[],
     receivedAtMs: number,
     mode: WriteMode,
+    indices: readonly number[] = trades.map((_t, i) => i),
   ): Promise<void> {
     const received = Number.isFinite(receivedAtMs) ? new Date(receivedAtMs) : null;
-    const tradeQueries = trades.map((t, i) => ({
+    const tradeQueries = trades.map((t, k) => ({
       query: Q.insertTrade,
       params: [
         t.s,
         new Date(hourOf(t.t)),
         new Date(t.t),
         eventId,
-        i,
+        indices[k],
         t.p,
         t.v,
         t.c,
@@ -128,9 +131,9 @@ export class MarketStore {
         this.opts.tradeTtlS,
       ],
     }));
-    const tickQueries = trades.map((t, i) => ({
+    const tickQueries = trades.map((t, k) => ({
       query: Q.insertTick,
-      params: [t.s, new Date(t.t), eventId, i, t.p, t.v],
+      params: [t.s, new Date(t.t), eventId, indices[k], t.p, t.v],
     }));
     if (mode === 'concurrent') {
       await Promise.all(
@@ -146,7 +149,14 @@ export class MarketStore {
       list.push(q);
       byHour.set(h, list);
     }
-    const batches = [...byHour.values(), tickQueries].map((qs) =>
+    // Chunked below Cassandra's batch_size_fail_threshold (50 KiB): a big event must never be refused as a
+    // "Batch too large", which no retry would change.
+    const chunks = [...byHour.values(), tickQueries].flatMap((qs) => {
+      const out: (typeof qs)[] = [];
+      for (let i = 0; i < qs.length; i += MAX_BATCH_ROWS) out.push(qs.slice(i, i + MAX_BATCH_ROWS));
+      return out;
+    });
+    const batches = chunks.map((qs) =>
       qs.length === 1
         ? this.client.execute(qs[0]!.query, qs[0]!.params, idem)
         : this.client.batch(qs, { ...idem, logged: false }),

@@ -3,7 +3,7 @@ import { monotonicFactory } from 'ulid';
 import { pipelineError } from '../errors.ts';
 import { decodeFrame, encodeFrame, schemaFingerprint } from './avro.ts';
 import type { Trade, TradeBatchEvent } from './types.ts';
-import { checkTrade } from './validate.ts';
+import { type AcceptancePolicy, acceptTrades } from './validate.ts';
 
 /** Stable, versioned event type: bump the suffix only with an incompatible change of data or semantics. */
 export const EVENT_TYPE = 'dev.market-pipeline.trade-batch.v1';
@@ -32,6 +32,10 @@ const STANDARD = new Set([
 
 const nextId = monotonicFactory();
 
+/** The functions' acceptance policy: the configured future skew, no symbol allow-list (see validate.ts). */
+export const acceptancePolicy = (maxFutureSkewS?: number): AcceptancePolicy =>
+  maxFutureSkewS === undefined ? {} : { maxFutureSkewMs: maxFutureSkewS * 1000 };
+
 export interface BatchInput {
   readonly symbol: string;
   readonly trades: readonly Trade[];
@@ -54,6 +58,9 @@ export function buildTradeBatchEvent(input: BatchInput): TradeBatchEvent {
     datacontenttype: CONTENT_TYPE_AVRO,
     receivedms: input.receivedAtMs,
     trades: input.trades,
+    indices: input.trades.map((_t, i) => i),
+    rejects: {},
+    fixes: {},
     data: encodeFrame({ type: 'trade', data: input.trades }),
     extensions: {},
   };
@@ -107,7 +114,7 @@ export function kafkaHeadersToStrings(
   return out;
 }
 
-export function fromKafkaRecord(rec: ReceivedKafkaRecord): TradeBatchEvent {
+export function fromKafkaRecord(rec: ReceivedKafkaRecord, policy: AcceptancePolicy = {}): TradeBatchEvent {
   if (rec.value === null) throw pipelineError('EVENT_MALFORMED', 'the record has no value (tombstone)');
   const headers = kafkaHeadersToStrings(rec.headers);
   let ce: CloudEventV1<unknown>;
@@ -123,13 +130,14 @@ export function fromKafkaRecord(rec: ReceivedKafkaRecord): TradeBatchEvent {
   } catch (err) {
     throw pipelineError('EVENT_MALFORMED', `not a CloudEvent (${(err as Error).message})`, err);
   }
-  return fromCloudEvent(ce);
+  return fromCloudEvent(ce, policy);
 }
 
 /** HTTP binary or structured mode, Avro or JSON data. `body` is the raw request body. */
 export function fromHttp(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   body: Buffer,
+  policy: AcceptancePolicy = {},
 ): TradeBatchEvent {
   const h: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers))
@@ -151,7 +159,7 @@ export function fromHttp(
     throw pipelineError('EVENT_MALFORMED', `not a CloudEvent (${(err as Error).message})`, err);
   }
   if (!ce) throw pipelineError('EVENT_MALFORMED', 'empty batch');
-  return fromCloudEvent(ce);
+  return fromCloudEvent(ce, policy);
 }
 
 /** The HTTP binary-mode request for an event (what a KafkaSource would POST). */
@@ -189,7 +197,7 @@ function dataBytes(ce: CloudEventV1<unknown>): Buffer | undefined {
   return undefined;
 }
 
-function fromCloudEvent(ce: CloudEventV1<unknown>): TradeBatchEvent {
+function fromCloudEvent(ce: CloudEventV1<unknown>, policy: AcceptancePolicy): TradeBatchEvent {
   if (ce.specversion !== '1.0')
     throw pipelineError('EVENT_MALFORMED', `specversion ${String(ce.specversion)} is not 1.0`);
   for (const attr of ['id', 'source', 'type'] as const) {
@@ -243,18 +251,21 @@ function fromCloudEvent(ce: CloudEventV1<unknown>): TradeBatchEvent {
   }
 
   if (raw.length === 0) throw pipelineError('TRADE_INVALID', 'the event holds no trades');
-  const trades: Trade[] = [];
-  for (const [i, x] of raw.entries()) {
-    const checked = checkTrade(x);
-    if (!checked.ok) throw pipelineError('TRADE_INVALID', `trade ${i}: bad ${checked.reason}`);
-    if (checked.trade.s !== subject)
-      throw pipelineError(
-        'TRADE_INVALID',
-        `trade ${i}: symbol ${checked.trade.s} is not the subject ${subject}`,
-      );
-    trades.push(checked.trade);
+  // The same rule as the bridge's, trade by trade: a bad trade is dropped and counted, its neighbours stay.
+  // A trade of another symbol than the subject is refused as `symbol` (the subject is the partition key).
+  const accepted = acceptTrades(
+    raw.map((x) =>
+      typeof x === 'object' && x !== null && (x as { s?: unknown }).s !== subject ? { ...x, s: null } : x,
+    ),
+    policy,
+  );
+  const trades = accepted.trades;
+  if (trades.length === 0) {
+    const why = Object.entries(accepted.rejects)
+      .map(([r, n]) => `${n} ${r}`)
+      .join(', ');
+    throw pipelineError('TRADE_INVALID', `no trade of the event is acceptable (${why})`);
   }
-
   const extensions: Record<string, string> = {};
   for (const [k, v] of Object.entries(ce)) {
     if (!STANDARD.has(k) && v !== undefined && v !== null) extensions[k] = String(v);
@@ -270,6 +281,9 @@ function fromCloudEvent(ce: CloudEventV1<unknown>): TradeBatchEvent {
     datacontenttype: CONTENT_TYPE_AVRO,
     receivedms: Number.isFinite(received) ? received : Number.NaN,
     trades,
+    indices: accepted.indices,
+    rejects: accepted.rejects,
+    fixes: accepted.fixes,
     data: bytes ?? encodeFrame({ type: 'trade', data: trades }),
     extensions,
   };

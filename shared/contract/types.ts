@@ -1,3 +1,5 @@
+import type { TradeFix, TradeRejectReason } from './validate.ts';
+
 /** One trade as Finnhub sends it and as the seed Avro schema stores it. */
 export interface Trade {
   /** Symbol, e.g. `BINANCE:BTCUSDT`. */
@@ -35,7 +37,17 @@ export interface TradeBatchEvent {
   readonly datacontenttype: string;
   /** When the bridge received the frame (Unix ms), for end-to-end latency. */
   readonly receivedms: number;
+  /** The trades that passed acceptance (`acceptTrade`), normalised. */
   readonly trades: readonly Trade[];
+  /**
+   * Position of each of `trades` in the event's data: a trade's identity index, unchanged when acceptance
+   * dropped a neighbour, so a redelivery writes the same rows.
+   */
+  readonly indices: readonly number[];
+  /** Trades refused by acceptance when the event was read, by reason. */
+  readonly rejects: Readonly<Partial<Record<TradeRejectReason, number>>>;
+  /** Optional fields acceptance repaired (the trades were kept), by kind. */
+  readonly fixes: Readonly<Partial<Record<TradeFix, number>>>;
   /** The Avro bytes of `{ type: 'trade', data: trades }` (seed-compatible). */
   readonly data: Buffer;
   /** Extensions added on the way (e.g. `knativekafkapartition`), as strings. */

@@ -1,46 +1,123 @@
 import type { Trade } from './types.ts';
 
+/**
+ * The acceptance rule of the pipeline: one function, `acceptTrade`, run by the bridge on every trade of a
+ * websocket frame before it is encoded, and by every function on every trade of an event after it is decoded.
+ * A trade it accepts can be stored by trade-writer and counted by minute-window (a property test on the real
+ * Cassandra holds it to that); a trade it refuses is dropped and counted by reason, never its neighbours.
+ */
+
 /** Why a trade was refused; used as a metric label, so the set is closed. */
-export type TradeRejectReason = 'not_object' | 'symbol' | 'price' | 'volume' | 'time' | 'conditions';
+export type TradeRejectReason =
+  | 'not_object'
+  | 'symbol'
+  | 'unsubscribed'
+  | 'price'
+  | 'volume'
+  | 'time'
+  | 'future';
 
-/** Trade times outside this window are refused: before 2000 or more than a day ahead is a unit or clock bug. */
+/** How a malformed optional field was repaired (the trade itself is kept); a metric label. */
+export type TradeFix = 'conditions_null_items' | 'conditions_dropped';
+
+/** Trade times before 2000 are a unit bug (seconds instead of milliseconds). */
 export const MIN_TRADE_TIME_MS = Date.UTC(2000, 0, 1);
-export const MAX_FUTURE_SKEW_MS = 24 * 3600 * 1000;
+/** Default allowed clock skew into the future; configured by `MAX_FUTURE_SKEW_S` (shared/market/config.ts). */
+export const DEFAULT_MAX_FUTURE_SKEW_MS = 10_000;
 export const MAX_SYMBOL_LENGTH = 64;
+/**
+ * Upper bounds that keep every scaled value of one trade (shared/market/aggregate.ts) far inside a signed
+ * 64-bit counter: price_e8 <= 1e17, volume_e8 <= 1e18, notional_e6 <= 1e18. A minute then overflows only
+ * past ~9 of the largest possible trades, which the overflow check reports instead of wrapping.
+ * Real markets sit far below: BTC ~1e5 USD, a large meme-coin print ~1e10 units.
+ */
+export const MAX_PRICE = 1e9;
+export const MAX_VOLUME = 1e10;
+export const MAX_NOTIONAL = 1e12;
 const MAX_CONDITIONS = 32;
+const MAX_CONDITION_LENGTH = 16;
+const PRINTABLE = /^[\x21-\x7e]+$/;
 
-export type TradeCheck = { ok: true; trade: Trade } | { ok: false; reason: TradeRejectReason };
+export interface AcceptancePolicy {
+  /** Now, Unix ms (trades later than now + maxFutureSkewMs are refused as `future`). */
+  readonly nowMs?: number;
+  readonly maxFutureSkewMs?: number;
+  /**
+   * The allow-list of symbols (the bridge's subscriptions); absent = any symbol. Functions pass none: the
+   * bridge is the only writer of the topic, and replays of old records must not depend on today's list.
+   */
+  readonly symbols?: ReadonlySet<string>;
+}
+
+export type TradeCheck =
+  | { ok: true; trade: Trade; fix?: TradeFix }
+  | { ok: false; reason: TradeRejectReason };
+
+/** What acceptance did to a list of trades: kept trades (with their positions), refusals and repairs. */
+export interface Acceptance {
+  readonly trades: Trade[];
+  /** Position of each kept trade in the input: the trade's identity index, stable across redeliveries. */
+  readonly indices: number[];
+  readonly rejects: Partial<Record<TradeRejectReason, number>>;
+  readonly fixes: Partial<Record<TradeFix, number>>;
+}
 
 /**
- * Strict check of one untrusted trade object (from a websocket frame or an HTTP JSON event).
+ * Conditions are optional and never affect a number: null items are removed (Cassandra refuses nulls in a
+ * collection), and a list that is not an array of short printable strings is dropped whole (`c: null`).
+ */
+function conditionsOf(c: unknown): { c: string[] | null; fix?: TradeFix } {
+  if (c === undefined || c === null) return { c: null };
+  if (!Array.isArray(c) || c.length > MAX_CONDITIONS) return { c: null, fix: 'conditions_dropped' };
+  const kept: string[] = [];
+  for (const item of c) {
+    if (item === null || item === undefined) continue;
+    if (typeof item !== 'string' || item.length > MAX_CONDITION_LENGTH || !PRINTABLE.test(item))
+      return { c: null, fix: 'conditions_dropped' };
+    kept.push(item);
+  }
+  return kept.length === c.length ? { c: kept } : { c: kept, fix: 'conditions_null_items' };
+}
+
+/**
+ * Strict check of one untrusted trade object (from a websocket frame, an Avro record or an HTTP JSON event).
  * Returns a fresh object holding only the schema's fields, so nothing unexpected travels further.
  */
-export function checkTrade(x: unknown, nowMs: number = Date.now()): TradeCheck {
+export function acceptTrade(x: unknown, policy: AcceptancePolicy = {}): TradeCheck {
   if (typeof x !== 'object' || x === null || Array.isArray(x)) return { ok: false, reason: 'not_object' };
   const r = x as Record<string, unknown>;
   const { s, p, t, v } = r;
-  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_SYMBOL_LENGTH || !/^[\x21-\x7e]+$/.test(s)) {
+  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_SYMBOL_LENGTH || !PRINTABLE.test(s)) {
     return { ok: false, reason: 'symbol' };
   }
-  if (typeof p !== 'number' || !Number.isFinite(p) || p <= 0) return { ok: false, reason: 'price' };
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) return { ok: false, reason: 'volume' };
-  if (
-    typeof t !== 'number' ||
-    !Number.isSafeInteger(t) ||
-    t < MIN_TRADE_TIME_MS ||
-    t > nowMs + MAX_FUTURE_SKEW_MS
-  ) {
+  if (policy.symbols && !policy.symbols.has(s)) return { ok: false, reason: 'unsubscribed' };
+  if (typeof p !== 'number' || !Number.isFinite(p) || p <= 0 || p > MAX_PRICE)
+    return { ok: false, reason: 'price' };
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_VOLUME || p * v > MAX_NOTIONAL)
+    return { ok: false, reason: 'volume' };
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < MIN_TRADE_TIME_MS)
     return { ok: false, reason: 'time' };
-  }
-  const c = r.c;
-  let conditions: (string | null)[] | null = null;
-  if (c !== undefined && c !== null) {
-    if (!Array.isArray(c) || c.length > MAX_CONDITIONS) return { ok: false, reason: 'conditions' };
-    for (const item of c) {
-      if (item !== null && (typeof item !== 'string' || item.length > 16))
-        return { ok: false, reason: 'conditions' };
+  const now = policy.nowMs ?? Date.now();
+  if (t > now + (policy.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS))
+    return { ok: false, reason: 'future' };
+  const { c, fix } = conditionsOf(r.c);
+  const trade: Trade = { s, p, t, v, c };
+  return fix ? { ok: true, trade, fix } : { ok: true, trade };
+}
+
+/** `acceptTrade` over a list, counting refusals and repairs. */
+export function acceptTrades(items: readonly unknown[], policy: AcceptancePolicy = {}): Acceptance {
+  const out: Acceptance = { trades: [], indices: [], rejects: {}, fixes: {} };
+  const fixed: AcceptancePolicy = { ...policy, nowMs: policy.nowMs ?? Date.now() };
+  for (const [i, item] of items.entries()) {
+    const r = acceptTrade(item, fixed);
+    if (!r.ok) {
+      out.rejects[r.reason] = (out.rejects[r.reason] ?? 0) + 1;
+      continue;
     }
-    conditions = c as (string | null)[];
+    out.trades.push(r.trade);
+    out.indices.push(i);
+    if (r.fix) out.fixes[r.fix] = (out.fixes[r.fix] ?? 0) + 1;
   }
-  return { ok: true, trade: { s, p, t, v, c: conditions } };
+  return out;
 }

@@ -20,6 +20,11 @@ export function classify(err: unknown): ErrorDef {
       return Errors.STORE_UNAVAILABLE;
     }
   }
+  // The driver refuses to encode a value (a null in a collection, a number out of range): the same event
+  // would be refused on every attempt, so it is poison, not a retry.
+  if (err instanceof TypeError && /cassandra-driver[\\/]lib[\\/](encoder|types)/.test(err.stack ?? '')) {
+    return Errors.STORE_REFUSED;
+  }
   if (err instanceof errors.DriverError || (err as NodeJS.ErrnoException)?.code === 'ECONNREFUSED') {
     return Errors.STORE_UNAVAILABLE;
   }

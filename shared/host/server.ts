@@ -33,6 +33,8 @@ export function createFunctionHost<E>(def: FunctionDef<E>, deps: HostDeps): Func
     'functionDuration',
     'pipelineLatency',
     'functionInflight',
+    'functionTradeRejects',
+    'functionTradeFixes',
   ]);
   const labels = { function: def.name };
   let closing = false;
@@ -78,6 +80,10 @@ export function createFunctionHost<E>(def: FunctionDef<E>, deps: HostDeps): Func
         const result = await def.handle(event, { log });
         m.functionEvents.inc({ ...labels, outcome: 'ok' });
         if (result?.trades) m.functionTrades.inc(labels, result.trades);
+        for (const [reason, n] of Object.entries(result?.rejects ?? {}))
+          if (n) m.functionTradeRejects.inc({ ...labels, reason }, n);
+        for (const [fix, n] of Object.entries(result?.fixes ?? {}))
+          if (n) m.functionTradeFixes.inc({ ...labels, fix }, n);
         if (result?.receivedAtMs !== undefined && Number.isFinite(result.receivedAtMs)) {
           m.pipelineLatency.observe(labels, Math.max(0, Date.now() - result.receivedAtMs) / 1000);
         }

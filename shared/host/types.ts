@@ -7,6 +7,10 @@ export interface HandleResult {
   readonly trades?: number;
   /** When the bridge received the data (Unix ms), for the end-to-end latency histogram. */
   readonly receivedAtMs?: number;
+  /** Trades the acceptance rule refused while the event was read, by reason (the rest was handled). */
+  readonly rejects?: Readonly<Record<string, number | undefined>>;
+  /** Optional fields the acceptance rule repaired, by fix. */
+  readonly fixes?: Readonly<Record<string, number | undefined>>;
 }
 
 /**

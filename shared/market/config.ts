@@ -1,8 +1,15 @@
 import { ConfigError, type Env, loadConfig, type Setting } from '../config/env.ts';
 import * as p from '../config/parsers.ts';
+import { DEFAULT_MAX_FUTURE_SKEW_MS } from '../contract/validate.ts';
 
-/** Retention and finalization settings shared by the three functions (they must agree). */
+/** Retention, finalization and acceptance settings shared by the three functions (they must agree). */
 export const marketSpec = {
+  maxFutureSkewS: {
+    env: 'MAX_FUTURE_SKEW_S',
+    doc: 'Trades stamped more than this ahead of the clock are refused and counted (reason future); bridge and functions',
+    parse: p.int({ min: 1, max: 300 }),
+    default: DEFAULT_MAX_FUTURE_SKEW_MS / 1000,
+  } satisfies Setting<number>,
   tradeTtlS: {
     env: 'TRADE_TTL_S',
     doc: 'How long trade rows live (seconds); keep below ~50 TWCS windows of 1 day',
