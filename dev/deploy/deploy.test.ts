@@ -29,7 +29,7 @@ describe('npm run deploy -- <function> --dry-run', () => {
     const image = 'registry.example/market/market-pipeline/trade-writer:t1';
     expect(r.stdout).toContain('$ node --import tsx dev/deploy/bundle.ts trade-writer');
     expect(r.stdout).toContain(
-      `$ podman build -f Dockerfile --build-arg FUNCTION=trade-writer -t ${image} .`,
+      `$ podman build --platform linux/amd64 -f Dockerfile --build-arg FUNCTION=trade-writer -t ${image} .`,
     );
     expect(r.stdout).toContain(`$ podman push ${image}`);
     expect(r.stdout).toContain('$ kubectl apply -f -');

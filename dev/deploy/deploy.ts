@@ -7,7 +7,8 @@
  *   npm run deploy -- schema                       re-runs the Cassandra schema Job (delete + apply)
  *   npm run deploy -- scale trade-writer --min 1 --max 6
  *   npm run deploy -- secrets [--overlay gcp]      Secrets from env vars (knative/secrets/*.template.yaml)
- *   add --dry-run to print every step instead of running it (nothing is built, pushed or applied)
+ *   add --dry-run to print every step instead of running it (nothing is built, pushed or applied; the bundle
+ *   is made, and its content digest printed: the image tests build the same files into their image)
  *
  * Environment: IMAGE_REGISTRY (e.g. `europe-docker.pkg.dev/proj/market`; required to build), IMAGE_TAG
  * (default: git commit, `-dirty` when the tree has changes), KUBE_CONTEXT (default: kubectl's current),
@@ -18,6 +19,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ENTRIES, isDeployable, repoRoot } from './bundle.ts';
+import { buildCommand, contentDigest } from './image.ts';
 
 export const FUNCTIONS = ['trade-writer', 'minute-window', 'minute-finalizer'] as const;
 export type KnativeFunction = (typeof FUNCTIONS)[number];
@@ -43,6 +45,8 @@ export interface Step {
   readonly what: string;
   readonly cmd: readonly string[];
   readonly stdin?: string;
+  /** Set on the step that bundles this deployable into dist/<name>. */
+  readonly bundles?: string;
 }
 
 export class DeployError extends Error {
@@ -158,21 +162,8 @@ export function deploySteps(name: string, opts: Options, builder: string | undef
   const image = `${registry}/${imageRepository(name)}:${opts.env.IMAGE_TAG ?? gitTag()}`;
   const objects = objectsOf(renderOverlay(opts.overlay), name, image);
   const steps: Step[] = [
-    { what: `bundle ${name}`, cmd: ['node', '--import', 'tsx', 'dev/deploy/bundle.ts', name] },
-    {
-      what: `build image ${image}`,
-      cmd: [
-        tool,
-        tool === 'buildah' ? 'bud' : 'build',
-        '-f',
-        'Dockerfile',
-        '--build-arg',
-        `FUNCTION=${name}`,
-        '-t',
-        image,
-        '.',
-      ],
-    },
+    { what: `bundle ${name}`, cmd: ['node', '--import', 'tsx', 'dev/deploy/bundle.ts', name], bundles: name },
+    { what: `build image ${image}`, cmd: buildCommand(tool, name, image) },
     { what: `push ${image}`, cmd: [tool, 'push', image] },
   ];
   const jobs = objects.filter((o) => o.kind === 'Job');
@@ -366,11 +357,24 @@ export function plan(
 export function run(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
   const { steps, opts } = plan(argv, env);
   if (opts.dryRun) {
-    console.log(`[deploy] dry run (overlay ${opts.overlay}); nothing is built, pushed or applied`);
+    console.log(
+      `[deploy] dry run (overlay ${opts.overlay}); only the bundle is made: nothing is built, pushed or applied`,
+    );
     for (const s of steps) {
       console.log(`[deploy] would ${s.what}\n  $ ${s.cmd.join(' ')}`);
       // Secret values never reach the terminal, not even in a dry run.
       if (s.stdin && !s.what.startsWith('apply Secrets')) console.log(s.stdin.replace(/^/gm, '    '));
+      if (s.bundles) {
+        // Bundling only writes dist/: done for real, so the digest names exactly what the image would hold.
+        const r = spawnSync(s.cmd[0] as string, s.cmd.slice(1), {
+          cwd: repoRoot,
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        if (r.status !== 0) return 1;
+        console.log(
+          `[deploy] image content ${contentDigest(join(repoRoot, 'dist', s.bundles))} (dist/${s.bundles})`,
+        );
+      }
     }
     return 0;
   }

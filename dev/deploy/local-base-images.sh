@@ -1,22 +1,18 @@
 #!/bin/sh
-# Assembles, without any registry, the two base images the Dockerfile needs, from this machine's own Node:
-#   localhost/market-node-runtime  /nodejs/bin/node + its shared libraries + passwd/group (uid 65532), like
-#                                  distroless nodejs (same node path, no shell)
-#   localhost/market-node-build    the runtime plus npm and busybox-static (sh, test, rm, mv) for the RUN steps
-# so `buildah bud --build-arg BUILD_IMAGE=localhost/market-node-build --build-arg RUNTIME_IMAGE=localhost/market-node-runtime`
-# builds the real Dockerfile offline. Needs buildah (and busybox-static) from Debian; uses the vfs driver and
-# chroot isolation, which work without a daemon or user namespaces.
+# Assembles, without any registry, the runtime base the Dockerfile's RUNTIME_IMAGE argument selects in tests:
+#   localhost/market-node-runtime:<node version>-<content hash>
+# a minimal root filesystem like distroless nodejs (node at /nodejs/bin/node, no shell, no package manager):
+# this machine's Node binary, the shared libraries it links, passwd/group with nonroot (uid 65532) and the CA
+# bundle, imported with `podman import`. The cluster build keeps the Dockerfile's public distroless base;
+# this one only stands in for it where no image registry is reachable (Node is the host's, not 22).
+# The tag holds a hash of the content, so an unchanged base is reused (seconds) and a changed one rebuilt.
+# Prints the image name. Needs podman (Debian: podman runc).
 set -eu
-export STORAGE_DRIVER="${STORAGE_DRIVER:-vfs}" BUILDAH_ISOLATION="${BUILDAH_ISOLATION:-chroot}"
 node=$(readlink -f "$(command -v node)")
-npm_dir=$(dirname "$(dirname "$(readlink -f "$(command -v npm)")")")
-busybox=$(command -v busybox)
-tag=$("$node" -p process.version)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-root="$work/runtime"
-mkdir -p "$root/nodejs/bin" "$root/etc" "$root/tmp" "$root/home/nonroot"
+root="$work/root"
+mkdir -p "$root/nodejs/bin" "$root/etc/ssl/certs" "$root/tmp" "$root/home/nonroot"
 cp "$node" "$root/nodejs/bin/node"
 for lib in $(ldd "$node" | grep -o '/[^ ]*'); do
   mkdir -p "$root$(dirname "$lib")"
@@ -24,30 +20,19 @@ for lib in $(ldd "$node" | grep -o '/[^ ]*'); do
 done
 printf 'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnonroot:x:65532:\n' >"$root/etc/group"
-cp /etc/resolv.conf /etc/hosts "$root/etc/" 2>/dev/null || true
-mkdir -p "$root/etc/ssl/certs" && cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/" 2>/dev/null || true
+cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/"
 chmod 1777 "$root/tmp"
 chown 65532:65532 "$root/home/nonroot"
-
-c=$(buildah from scratch)
-buildah copy "$c" "$root" / >/dev/null
-buildah config --user 65532:65532 --workingdir /home/nonroot --env PATH=/nodejs/bin:/usr/bin:/bin \
-  --entrypoint '["/nodejs/bin/node"]' "$c"
-buildah commit -q --rm "$c" "localhost/market-node-runtime:$tag" >/dev/null
-buildah tag "localhost/market-node-runtime:$tag" localhost/market-node-runtime:latest
-
-build="$work/build"
-mkdir -p "$build/usr/lib/node_modules" "$build/bin" "$build/usr/bin" "$build/root"
-cp -a "$npm_dir" "$build/usr/lib/node_modules/npm"
-cp "$busybox" "$build/bin/busybox"
-for tool in sh test rm mv cp mkdir ls cat env; do ln -s busybox "$build/bin/$tool"; done
-ln -s ../lib/node_modules/npm/bin/npm-cli.js "$build/usr/bin/npm"
-ln -s ../lib/node_modules/npm/bin/npx-cli.js "$build/usr/bin/npx"
-ln -s /nodejs/bin/node "$build/usr/bin/node"
-ln -s /bin/busybox "$build/usr/bin/env"
-c=$(buildah from "localhost/market-node-runtime:$tag")
-buildah copy "$c" "$build" / >/dev/null
-buildah config --user 0:0 --workingdir / --entrypoint '[]' --cmd '["/bin/sh"]' "$c"
-buildah commit -q --rm "$c" "localhost/market-node-build:$tag" >/dev/null
-buildah tag "localhost/market-node-build:$tag" localhost/market-node-build:latest
-echo "localhost/market-node-runtime:$tag localhost/market-node-build:$tag"
+# A reproducible tar (fixed order, owners and times): the same host gives the same hash, hence the same tag.
+tar --sort=name --mtime=@0 --numeric-owner --owner=0 --group=0 -C "$root" -cf "$work/rootfs.tar" \
+  --exclude=./home/nonroot . && tar --mtime=@0 --numeric-owner --owner=65532 --group=65532 -C "$root" \
+  -rf "$work/rootfs.tar" ./home/nonroot
+hash=$(sha256sum "$work/rootfs.tar" | cut -c1-12)
+image="localhost/market-node-runtime:$("$node" -p 'process.version.slice(1)')-$hash"
+if ! podman image exists "$image"; then
+  podman import --quiet \
+    --change 'USER=65532:65532' --change 'WORKDIR=/home/nonroot' \
+    --change 'ENV=PATH=/nodejs/bin:/usr/bin:/bin' --change 'ENTRYPOINT=["/nodejs/bin/node"]' \
+    "$work/rootfs.tar" "$image" >/dev/null
+fi
+echo "$image"
