@@ -3,13 +3,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../../shared/config/index.ts';
-import { serviceArtifacts } from './artifacts.ts';
-import { inspectCache } from './cache.ts';
-import { loadRuntimeConfig } from './config.ts';
-import { ensureJars } from './fetch.ts';
 import { prepareKafka, probeKafka } from './kafka.ts';
-import { type RuntimePaths, runtimePaths } from './paths.ts';
-import { preflightTools } from './preflight.ts';
+import { preparePrivate } from './private.ts';
 import { type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
 import { waitReady } from './wait.ts';
 
@@ -46,16 +41,7 @@ export async function startPrivateKafka(opts: {
   heapMb?: number;
   log?: (line: string) => void;
 }): Promise<PrivateKafka> {
-  const base = loadRuntimeConfig(opts.env);
-  const log = opts.log ?? ((l: string) => process.stderr.write(`[private-kafka] ${l}\n`));
-  const shared = runtimePaths(base.cacheDir);
-  const artifacts = serviceArtifacts(base).kafka;
-  const needMaven = inspectCache(artifacts, shared).kind !== 'ready';
-  const tools = preflightTools({ env: opts.env ?? process.env }, needMaven);
-  if (tools.mvn) await ensureJars(artifacts, shared, { mvn: tools.mvn, javaHome: tools.java.home, log });
-
-  const own = runtimePaths(opts.dir);
-  const paths: RuntimePaths = { ...own, jars: shared.jars, libs: shared.libs, marker: shared.marker };
+  const { base, log, tools, paths } = await preparePrivate('kafka', opts);
   const cfg = {
     ...base,
     kafkaPort: await freePort(),
