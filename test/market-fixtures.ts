@@ -17,6 +17,7 @@ export function allMetrics() {
     'finalizedMinute',
     'finalizerRequests',
     'finalizerPendingRequests',
+    'counterOverflows',
   ]);
 }
 

@@ -57,12 +57,18 @@ async function candle(symbol: string, minute: number) {
     : null;
 }
 
-const sums = (trades: readonly Trade[]) => [
-  trades.length,
-  trades.reduce((a, t) => a + Math.round(t.v * 1e8), 0),
-  trades.reduce((a, t) => a + Math.round(t.p * 1e8), 0),
-  trades.reduce((a, t) => a + Math.round(t.p * t.v * 1e6), 0),
-];
+/** The scaled sums, exact (BigInt); notional from the scaled price and volume, rounded half up. */
+const sums = (trades: readonly Trade[]) => {
+  const out = [BigInt(trades.length), 0n, 0n, 0n];
+  for (const t of trades) {
+    const v = BigInt(Math.round(t.v * 1e8));
+    const p = BigInt(Math.round(t.p * 1e8));
+    out[1]! += v;
+    out[2]! += p;
+    out[3]! += (p * v + 5_000_000_000n) / 10_000_000_000n;
+  }
+  return out;
+};
 
 async function counters(symbol: string, minute: number) {
   const r = await ks.store.liveRow(symbol, minute);
@@ -136,7 +142,9 @@ describe('minute-finalizer faults on the real Cassandra', () => {
     // What a second, overlapping run would do: the same difference again, after the mark was written.
     await ks.store.addCounters(
       symbol,
-      new Map([[M0, { trades: 1, volumeE8: 1e8, priceE8: 50e8, notionalE6: 50e6 }]]),
+      new Map([
+        [M0, { trades: 1n, volumeE8: 100_000_000n, priceE8: 5_000_000_000n, notionalE6: 50_000_000n }],
+      ]),
       false,
     );
     await finalizer().run();
@@ -238,7 +246,7 @@ describe('minutes at the edges on the real Cassandra', () => {
     await ks.store.touchSymbol(symbol, M0 + 1000);
     await finalizer().run();
     expect(await candle(symbol, M0)).toBeNull();
-    expect(await counters(symbol, M0)).toEqual([0, 0, 0, 0]);
+    expect(await counters(symbol, M0)).toEqual([0n, 0n, 0n, 0n]);
     // The dead letter replayed later: stored, counted once (the claim holds), finalized.
     await deliver(ev);
     await finalizer().run();

@@ -6,6 +6,7 @@ import {
   type Candle,
   computeCandle,
   emptySums,
+  outOfRange,
   type ScaledSums,
   type TradeRow,
 } from '../../shared/market/aggregate.ts';
@@ -54,6 +55,7 @@ export const FINALIZER_METRICS = [
   'finalizedMinute',
   'finalizerRequests',
   'finalizerPendingRequests',
+  'counterOverflows',
 ] as const;
 
 export interface FinalizerDeps extends FinalizeWindowSettings {
@@ -103,6 +105,8 @@ export function decodeTick(headers: HeaderMap, body: Buffer): TickEvent {
   }
 }
 
+const SUM_COLUMNS = ['trades', 'volumeE8', 'priceE8', 'notionalE6'] as const;
+
 const sameSums = (a: ScaledSums, b: ScaledSums): boolean =>
   a.trades === b.trades &&
   a.volumeE8 === b.volumeE8 &&
@@ -145,19 +149,40 @@ export function minuteFinalizer(
   ): Promise<void> {
     const candle = computeCandle(await store.minuteTrades(symbol, minute));
     const exact = candle?.sums ?? emptySums();
+    const at = { symbol, minute: new Date(minute).toISOString() };
+    const tooLarge = outOfRange(exact);
+    if (tooLarge.length > 0) {
+      // No counter or candle column can hold the minute: refuse it loudly rather than store a wrapped value.
+      metrics.counterOverflows.inc({ kind: 'exact' });
+      log?.error({ ...at, columns: tooLarge, code: 'MP_COUNTER_OVERFLOW' }, 'minute sums exceed 64 bits');
+      return;
+    }
     if (live) {
+      const wrapped = SUM_COLUMNS.filter((k) => live[k] < 0n);
+      if (wrapped.length > 0) {
+        // Sums are never negative: a negative counter wrapped past 2^63 - 1. Cassandra adds counters modulo
+        // 2^64, so a correction taken modulo 2^64 lands on the exact value, which fits.
+        metrics.counterOverflows.inc({ kind: 'wrapped' });
+        log?.error(
+          { ...at, columns: wrapped, code: 'MP_COUNTER_OVERFLOW' },
+          'live counter wrapped; correcting',
+        );
+      }
       const delta: ScaledSums = {
-        trades: exact.trades - live.trades,
-        volumeE8: exact.volumeE8 - live.volumeE8,
-        priceE8: exact.priceE8 - live.priceE8,
-        notionalE6: exact.notionalE6 - live.notionalE6,
+        trades: BigInt.asIntN(64, exact.trades - live.trades),
+        volumeE8: BigInt.asIntN(64, exact.volumeE8 - live.volumeE8),
+        priceE8: BigInt.asIntN(64, exact.priceE8 - live.priceE8),
+        notionalE6: BigInt.asIntN(64, exact.notionalE6 - live.notionalE6),
       };
       if (delta.trades || delta.volumeE8 || delta.priceE8 || delta.notionalE6) {
         lease.assert();
         await store.addCounters(symbol, new Map([[minute, delta]]), false);
         summary.corrected += 1;
         metrics.finalizerCorrections.inc();
-        log?.info({ symbol, minute: new Date(minute).toISOString(), delta }, 'reconciled live counters');
+        log?.info(
+          { ...at, delta: Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, String(v)])) },
+          'reconciled live counters',
+        );
       }
     }
     lease.assert();

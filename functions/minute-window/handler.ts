@@ -39,7 +39,7 @@ export function minuteWindow(deps: MinuteWindowDeps): FunctionDef<TradeBatchEven
       const byMinute = sumsByMinute(ev.trades);
       for (const [minute, sums] of byMinute) {
         if (minute < cut) {
-          deps.metrics.lateTrades.inc(labels, sums.trades);
+          deps.metrics.lateTrades.inc(labels, Number(sums.trades));
           byMinute.delete(minute);
         }
       }

@@ -1,6 +1,7 @@
 import cassandra from 'cassandra-driver';
 import type { Trade } from '../contract/types.ts';
-import type { Candle, ScaledSums, TradeRow } from '../market/aggregate.ts';
+import { pipelineError } from '../errors.ts';
+import { type Candle, fitsInt64, type ScaledSums, type TradeRow } from '../market/aggregate.ts';
 import { hourOf, MINUTE_MS } from '../market/time.ts';
 
 /**
@@ -72,14 +73,22 @@ export interface FinalizeRequest {
 }
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+/** A bigint/counter column read exactly: the driver's Long (or a BigInt) as a BigInt, never through Number. */
+const big = (v: unknown): bigint => (v === null || v === undefined ? 0n : BigInt(String(v)));
+/** A scaled sum as the driver's Long; a value past the signed 64-bit range is refused, never wrapped. */
+function long(x: bigint, column: string): cassandra.types.Long {
+  if (!fitsInt64(x))
+    throw pipelineError('COUNTER_OVERFLOW', `${column} = ${x} is outside the signed 64-bit range`);
+  return cassandra.types.Long.fromString(x.toString());
+}
 const ms = (v: unknown): number => (v instanceof Date ? v.getTime() : Number(v));
 
 const liveOf = (r: cassandra.types.Row): LiveRow => ({
   minute: ms(r.minute),
-  trades: num(r.trades),
-  volumeE8: num(r.volume_e8),
-  priceE8: num(r.price_e8),
-  notionalE6: num(r.notional_e6),
+  trades: big(r.trades),
+  volumeE8: big(r.volume_e8),
+  priceE8: big(r.price_e8),
+  notionalE6: big(r.notional_e6),
   writes: num(r.writes),
 });
 
@@ -202,7 +211,15 @@ export class MarketStore {
   ): Promise<void> {
     const queries = [...byMinute].map(([minute, s]) => ({
       query: Q.addCounters,
-      params: [s.trades, s.volumeE8, s.priceE8, s.notionalE6, bumpWrites ? 1 : 0, symbol, new Date(minute)],
+      params: [
+        long(s.trades, 'trades'),
+        long(s.volumeE8, 'volume_e8'),
+        long(s.priceE8, 'price_e8'),
+        long(s.notionalE6, 'notional_e6'),
+        bumpWrites ? 1 : 0,
+        symbol,
+        new Date(minute),
+      ],
     }));
     if (queries.length === 0) return;
     if (queries.length === 1) await this.client.execute(queries[0]!.query, queries[0]!.params, counter);
@@ -233,10 +250,10 @@ export class MarketStore {
         sourceWrites: num(r.source_writes),
         revision: num(r.revision),
         sums: {
-          trades: num(r.trades),
-          volumeE8: num(r.volume_e8),
-          priceE8: num(r.price_e8),
-          notionalE6: num(r.notional_e6),
+          trades: big(r.trades),
+          volumeE8: big(r.volume_e8),
+          priceE8: big(r.price_e8),
+          notionalE6: big(r.notional_e6),
         },
       });
     }
@@ -336,9 +353,9 @@ export class MarketStore {
         c.volume,
         c.vwap,
         c.avgPrice,
-        c.sums.volumeE8,
-        c.sums.priceE8,
-        c.sums.notionalE6,
+        long(c.sums.volumeE8, 'volume_e8'),
+        long(c.sums.priceE8, 'price_e8'),
+        long(c.sums.notionalE6, 'notional_e6'),
         new Date(c.firstTradeTime),
         new Date(c.lastTradeTime),
         sourceWrites,

@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareIdentity, computeCandle, sumsByMinute, type TradeRow } from './aggregate.ts';
+import { hugeMinute } from '../../test/huge-minute.ts';
+import {
+  compareIdentity,
+  computeCandle,
+  INT64_MAX,
+  outOfRange,
+  scaledOf,
+  sumsByMinute,
+  type TradeRow,
+} from './aggregate.ts';
 import { minuteOf } from './time.ts';
 
 const row = (tradeTime: number, eventId: string, idx: number, price: number, volume: number): TradeRow => ({
@@ -26,7 +35,12 @@ describe('candle', () => {
     expect(c.volume).toBe(6);
     expect(c.vwap).toBeCloseTo((10 + 36 + 22) / 6, 12);
     expect(c.avgPrice).toBe(10.5);
-    expect(c.sums).toEqual({ trades: 4, volumeE8: 6e8, priceE8: 42e8, notionalE6: 68e6 });
+    expect(c.sums).toEqual({
+      trades: 4n,
+      volumeE8: 600_000_000n,
+      priceE8: 4_200_000_000n,
+      notionalE6: 68_000_000n,
+    });
   });
 
   it('has no VWAP for a minute of zero-volume price updates, and no candle without trades', () => {
@@ -43,10 +57,10 @@ describe('candle', () => {
     fc.assert(
       fc.property(fc.array(trade, { minLength: 1, maxLength: 60 }), (ts) => {
         const trades = ts.map((x) => ({ s: 'X', c: null, ...x }));
-        const live = new Map<number, number[]>();
+        const live = new Map<number, bigint[]>();
         for (let i = 0; i < trades.length; i += 7) {
           for (const [m, s] of sumsByMinute(trades.slice(i, i + 7))) {
-            const acc = live.get(m) ?? [0, 0, 0, 0];
+            const acc = live.get(m) ?? [0n, 0n, 0n, 0n];
             live.set(m, [
               acc[0]! + s.trades,
               acc[1]! + s.volumeE8,
@@ -62,5 +76,28 @@ describe('candle', () => {
         }
       }),
     );
+  });
+
+  it('is exact at 300,000 trades in one minute at $100,000 with 8-decimal volumes (independent BigInt sums)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), (seed) => {
+        const { trades, expected } = hugeMinute(seed, 300_000);
+        const [sums] = [...sumsByMinute(trades).values()];
+        expect(sums).toEqual(expected);
+        // Past 2^53 a JS number could not have held these sums exactly.
+        expect(expected.priceE8 > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
+        expect(outOfRange(expected)).toEqual([]);
+      }),
+      { numRuns: 2 },
+    );
+  }, 120_000);
+
+  it('reports a sum past the signed 64-bit range instead of wrapping it', () => {
+    const big = scaledOf(1e9, 1e3);
+    expect(outOfRange({ ...big, priceE8: INT64_MAX })).toEqual([]);
+    expect(outOfRange({ ...big, priceE8: INT64_MAX + 1n, notionalE6: -(2n ** 63n) - 1n })).toEqual([
+      'priceE8',
+      'notionalE6',
+    ]);
   });
 });

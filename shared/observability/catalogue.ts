@@ -101,10 +101,10 @@ export const METRICS = {
   ),
   counterOverflows: m(
     'counter',
-    'function',
-    'mp_counter_overflows_total',
-    'Minute sums that would leave the signed 64-bit range of a counter column: refused, never wrapped',
-    ['function'],
+    'finalizer',
+    'mp_finalizer_counter_overflows_total',
+    'Minutes whose sums leave the signed 64-bit range: exact (refused, no candle) or wrapped (live counter found negative, corrected)',
+    ['kind'],
   ),
   finalizerRuns: m(
     'counter',

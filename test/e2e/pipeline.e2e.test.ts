@@ -225,7 +225,7 @@ describe('the whole local pipeline under chaos', () => {
     const liveTotal = async () => {
       let n = 0;
       for (const s of SYMBOLS)
-        for (const r of await ks.store.liveRange(s, minuteOf(span.from), span.to + 1)) n += r.trades;
+        for (const r of await ks.store.liveRange(s, minuteOf(span.from), span.to + 1)) n += Number(r.trades);
       return n;
     };
     // minute-window is done when its counters stop moving (an event whose claim outlived a failed write is
@@ -295,10 +295,10 @@ describe('the whole local pipeline under chaos', () => {
         else expect(Math.abs(r.vwap - want.vwap) / want.vwap).toBeLessThan(1e-9);
         const l = live.get(minute)!;
         expect([l.trades, l.volumeE8, l.priceE8, l.notionalE6], `${s} live counters`).toEqual([
-          Number(r.trades),
-          Number(r.volume_e8),
-          Number(r.price_e8),
-          Number(r.notional_e6),
+          BigInt(String(r.trades)),
+          BigInt(String(r.volume_e8)),
+          BigInt(String(r.price_e8)),
+          BigInt(String(r.notional_e6)),
         ]);
       }
     }
