@@ -7,6 +7,7 @@ import { loadCassandraConfig } from '../../shared/cassandra/config.ts';
 import { loadOrExit } from '../../shared/host/process.ts';
 import { createLogger, registerSecret } from '../../shared/observability/logger.ts';
 import { createRegistry } from '../../shared/observability/metrics.ts';
+import { connectWithRetry } from '../../shared/retry/backoff.ts';
 import { bundleAssets } from './bundle.ts';
 import { loadViewerConfig } from './config.ts';
 import { createViewerServer } from './server.ts';
@@ -20,18 +21,11 @@ registerSecret(cfg.cassandra.password);
 const registry = createRegistry({ service: 'viewer' });
 const client = createCassandraClient(cfg.cassandra, { applicationName: 'viewer' });
 let stopping = false;
-void (async () => {
-  for (let attempt = 1; !stopping; attempt += 1) {
-    try {
-      await client.connect();
-      log.info({ attempt }, 'connected to Cassandra');
-      return;
-    } catch (err) {
-      log.warn({ attempt, err: (err as Error).message }, 'Cassandra not reachable yet, retrying');
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
-    }
-  }
-})();
+void connectWithRetry(() => client.connect(), {
+  stopped: () => stopping,
+  onRetry: (attempt, err, waitMs) =>
+    log.warn({ attempt, waitMs, err: err.message }, 'Cassandra not reachable yet, retrying'),
+}).then((attempts) => attempts && log.info({ attempts }, 'connected to Cassandra'));
 
 const app = createViewerServer({ client, log, registry, config: cfg.viewer, assets: await bundleAssets() });
 await app.listen({ port: cfg.viewer.port, host: cfg.viewer.host });

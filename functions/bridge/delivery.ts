@@ -1,5 +1,5 @@
 import type { Logger } from '../../shared/observability/index.ts';
-import { Backoff, type BackoffOptions } from './backoff.ts';
+import { Backoff, type BackoffOptions } from '../../shared/retry/backoff.ts';
 import { BridgeErrors } from './errors.ts';
 import { nowMs, type OutRecord, recordBytes } from './record.ts';
 import type { DiskSpool, SpoolCursor } from './spool.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ReplayFeed, startReplayFeed } from '../../dev/replay-feed/server.ts';
 import { createRegistry } from '../../shared/observability/index.ts';
-import { Backoff, retryAfterMs } from './backoff.ts';
+import { Backoff, retryAfterMs } from '../../shared/retry/backoff.ts';
 import { Bridge } from './bridge.ts';
 import { FeedClient, type FeedClientOptions, type FeedEvent } from './feed-client.ts';
 import type { ParsedFrame } from './frame.ts';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { Logger } from '../../shared/observability/index.ts';
-import { Backoff, type BackoffOptions, retryAfterMs } from './backoff.ts';
+import { Backoff, type BackoffOptions, retryAfterMs } from '../../shared/retry/backoff.ts';
 import { BridgeErrors } from './errors.ts';
 import { type FrameLimits, type ParsedFrame, parseFrame } from './frame.ts';
 import { nowMs } from './record.ts';

@@ -1,6 +1,6 @@
 import type { KafkaAdmin, KafkaClient, RecordProducer } from '../../shared/kafka/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff } from '../../shared/retry/backoff.ts';
 import type { BridgeSink } from './bridge.ts';
 import type { OutRecord } from './record.ts';
 

@@ -8,6 +8,7 @@ import * as p from '../config/parsers.ts';
 import type { MarketConfig } from '../market/config.ts';
 import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
+import { connectWithRetry } from '../retry/backoff.ts';
 import { createFunctionHost } from './server.ts';
 import type { FunctionDef } from './types.ts';
 
@@ -72,18 +73,15 @@ export async function startFunction<E>(
   const store = new MarketStore(client, opts.market);
   let connected = false;
   let stopping = false;
-  void (async () => {
-    for (let attempt = 1; !connected && !stopping; attempt += 1) {
-      try {
-        await client.connect();
-        connected = true;
-        log.info({ attempt }, 'connected to Cassandra');
-      } catch (err) {
-        log.warn({ attempt, err: (err as Error).message }, 'Cassandra not reachable yet, retrying');
-        await new Promise((r) => setTimeout(r, Math.min(5000, 250 * attempt)));
-      }
-    }
-  })();
+  void connectWithRetry(() => client.connect(), {
+    stopped: () => stopping,
+    onRetry: (attempt, err, waitMs) =>
+      log.warn({ attempt, waitMs, err: err.message }, 'Cassandra not reachable yet, retrying'),
+  }).then((attempts) => {
+    if (attempts === undefined) return;
+    connected = true;
+    log.info({ attempts }, 'connected to Cassandra');
+  });
 
   const host = createFunctionHost(opts.build({ store, client, registry, log }), {
     log,
