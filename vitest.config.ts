@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // started by the global setup (or reused when MARKET_RUNTIME=external says one is already up).
 export default defineConfig({
   test: {
-    reporters: process.env.CI ? ['default'] : ['default'],
+    reporters: ['default'],
     projects: [
       {
         extends: true,

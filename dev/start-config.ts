@@ -9,6 +9,12 @@ export const startSpec = {
     parse: p.int({ min: 1024, max: 65_000 }),
     default: 8081,
   } satisfies Setting<number>,
+  viewerPort: {
+    env: 'VIEWER_PORT',
+    doc: 'Port of the live viewer',
+    parse: p.int({ min: 1024, max: 65_535 }),
+    default: 8090,
+  } satisfies Setting<number>,
   keyspace: {
     env: 'CASSANDRA_KEYSPACE',
     doc: 'Keyspace the local pipeline writes',
@@ -17,7 +23,7 @@ export const startSpec = {
   } satisfies Setting<string>,
   topic: {
     env: 'KAFKA_TOPIC',
-    doc: 'Topic the bridge writes and the sources read',
+    doc: 'Topic the bridge writes and the sources read (dead letters go to `<KAFKA_TOPIC>-dead-letters`)',
     parse: p.identifier(/^[A-Za-z0-9._-]{1,200}$/, 'a Kafka topic name'),
     default: 'market',
   } satisfies Setting<string>,

@@ -13,7 +13,13 @@ import { createKafkaClient } from '../shared/kafka/index.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { assertPortFree } from './pipeline/ports.ts';
 import { repoRoot } from './pipeline/service.ts';
-import { LOCAL_TOPIC_PARTITIONS, type ServiceName, type Stack, startStack } from './pipeline/stack.ts';
+import {
+  deadLetterTopic,
+  LOCAL_TOPIC_PARTITIONS,
+  type ServiceName,
+  type Stack,
+  startStack,
+} from './pipeline/stack.ts';
 import { isRuntimeError } from './runtime/errors.ts';
 import { acquireRuntime, type Runtime } from './runtime/runtime.ts';
 import { startSpec } from './start-config.ts';
@@ -21,7 +27,7 @@ import { startSpec } from './start-config.ts';
 const say = (line: string) => process.stdout.write(`[start] ${line}\n`);
 const quiet = createLogger('start', { level: 'warn' });
 
-async function prepare(runtime: Runtime, keyspace: string, topic: string): Promise<void> {
+async function prepare(runtime: Runtime, keyspace: string, topic: string, dlq: string): Promise<void> {
   const cassandra = createCassandraClient(
     loadCassandraConfig({
       CASSANDRA_CONTACT_POINTS: runtime.cassandra.contactPoints.join(','),
@@ -45,8 +51,8 @@ async function prepare(runtime: Runtime, keyspace: string, topic: string): Promi
   try {
     const admin = await kafka.admin();
     await admin.ensureTopic(topic, LOCAL_TOPIC_PARTITIONS);
-    await admin.ensureTopic('market-dead-letters', 1);
-    say(`kafka: topics ${topic} (${LOCAL_TOPIC_PARTITIONS} partitions) and market-dead-letters ready`);
+    await admin.ensureTopic(dlq, 1);
+    say(`kafka: topics ${topic} (${LOCAL_TOPIC_PARTITIONS} partitions) and ${dlq} ready`);
   } finally {
     await kafka.close();
   }
@@ -54,21 +60,18 @@ async function prepare(runtime: Runtime, keyspace: string, topic: string): Promi
 
 function statusBlock(runtime: Runtime, stack: Stack, live: boolean, workDir: string): string {
   const row = (name: string, where: string) => `  ${name.padEnd(18)} ${where}`;
-  const names: ServiceName[] = [
-    'viewer',
-    'bridge',
-    'dispatcher',
-    'trade-writer',
-    'minute-window',
-    'minute-finalizer',
-  ];
+  const restarts = (n: ServiceName) => {
+    const r = stack.services.get(n)?.restarts ?? 0;
+    return r > 0 ? `  restarts: ${r}` : '';
+  };
+  const names: ServiceName[] = ['bridge', 'dispatcher', 'trade-writer', 'minute-window', 'minute-finalizer'];
   return [
     '',
     'market pipeline is running',
-    row('viewer', `${stack.urls.viewer}/   <- open this`),
+    row('viewer', `${stack.urls.viewer}/   <- open this${restarts('viewer')}`),
     ...names
-      .filter((n) => n !== 'viewer' && stack.services.has(n))
-      .map((n) => row(n, `${stack.urls[n]}  (/healthz /readyz /metrics)`)),
+      .filter((n) => stack.services.has(n))
+      .map((n) => row(n, `${stack.urls[n]}  (/healthz /readyz /metrics)${restarts(n)}`)),
     row('kafka', runtime.kafka.brokers.join(',')),
     row('cassandra', runtime.cassandra.contactPoints.join(',')),
     row(
@@ -79,7 +82,8 @@ function statusBlock(runtime: Runtime, stack: Stack, live: boolean, workDir: str
     ),
     row('logs', `${resolve(workDir, 'logs')}/<service>.log`),
     '',
-    'Ctrl-C stops everything. Data is kept; `npm run runtime -- reset` wipes it.',
+    'A process that dies is restarted with backoff, as Kubernetes restarts a pod.',
+    'Ctrl-C (or SIGTERM to this process) stops everything. Data is kept; `npm run runtime -- reset` wipes it.',
     '',
   ].join('\n');
 }
@@ -103,33 +107,50 @@ async function main(): Promise<number> {
     dispatcher: cfg.portBase + 3,
     bridge: cfg.portBase + 4,
     'replay-feed': cfg.portBase + 5,
-    viewer: Number(process.env.VIEWER_PORT ?? 8090),
+    viewer: cfg.viewerPort,
   };
   for (const [name, port] of Object.entries(ports)) {
     await assertPortFree(port, name, name === 'viewer' ? 'VIEWER_PORT' : 'LOCAL_PORT_BASE');
   }
 
-  const t0 = Date.now();
-  const runtime = await acquireRuntime({ log: say });
+  // Signals are handled from the first moment: a SIGTERM while the jars download or the services start
+  // stops what is already running. Children never outlive us (the runtime's JVMs and Maven run under the
+  // watchdog, the services under exit-with-parent), so exiting is enough for anything not yet tracked.
+  let runtime: Runtime | undefined;
   let stack: Stack | undefined;
   let stopping = false;
-  const stop = async (why: string) => {
+  const stop = async (why: string, code: number) => {
     if (stopping) return;
     stopping = true;
     say(`${why}: stopping the pipeline ...`);
-    await stack?.stop();
-    if (runtime.owned) await runtime.stop();
-    say('stopped');
+    try {
+      await stack?.stop();
+      if (runtime?.owned) await runtime.stop();
+      say('stopped');
+    } finally {
+      process.exit(code);
+    }
   };
-  process.once('SIGINT', () => void stop('Ctrl-C').then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop('SIGTERM').then(() => process.exit(0)));
+  process.on('SIGINT', () => void stop('Ctrl-C', 0));
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGHUP', () => void stop('SIGHUP', 0));
+  // `npm start` runs us under `sh -c`; if a signal ends that shell (or npm), we are re-parented: stop too.
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) void stop('parent process ended', 0);
+  }, 500).unref();
 
-  await prepare(runtime, cfg.keyspace, cfg.topic);
+  const t0 = Date.now();
+  runtime = await acquireRuntime({ log: say });
+  if (stopping) return -1;
+  const dlq = deadLetterTopic(cfg.topic);
+  await prepare(runtime, cfg.keyspace, cfg.topic, dlq);
   const live = Boolean(process.env.FINNHUB_TOKEN || process.env.FINNHUB_TOKEN_FILE);
   // Without a token the replay feed runs as its own process and the bridge reads it by URL like any feed.
   const feedUrl = process.env.FINNHUB_URL || (live ? FINNHUB_DEFAULT_URL : undefined);
   say('starting functions, dispatcher, bridge and viewer ...');
-  stack = await startStack({
+  let up = false;
+  const started = startStack({
     kafkaBrokers: runtime.kafka.brokers,
     cassandraContactPoints: runtime.cassandra.contactPoints,
     cassandraLocalDataCenter: runtime.cassandra.localDataCenter,
@@ -139,12 +160,33 @@ async function main(): Promise<number> {
     ports,
     env: { FINNHUB_SYMBOLS: cfg.replaySymbols.join(',') },
     ...(feedUrl ? { feedUrl } : {}),
+    onServiceEvent: (e) => {
+      if (stopping) return;
+      if (e.kind === 'exited') {
+        const how = e.signal ? `signal ${e.signal}` : `code ${e.code}`;
+        say(`${e.service} exited (${how}); restarting in ${(e.restartInMs / 1000).toFixed(1)} s`);
+        return;
+      }
+      say(`${e.service} restarted (restart ${e.restarts}, pid ${e.pid})`);
+      const s = stack?.services.get(e.service as ServiceName);
+      void s
+        ?.waitReady()
+        .then(() => {
+          if (stopping || !up || !runtime || !stack) return;
+          say(`${e.service} ready again`);
+          process.stdout.write(statusBlock(runtime, stack, live, workDir));
+        })
+        .catch(() => {});
+    },
   });
+  stack = await started;
+  if (stopping) return -1;
+  up = true;
   say(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   process.stdout.write(statusBlock(runtime, stack, live, workDir));
   if (runtime.unexpectedExit) {
     void runtime.unexpectedExit.then(({ service, code }) => {
-      if (!stopping) void stop(`${service} exited unexpectedly (code ${code})`).then(() => process.exit(1));
+      void stop(`${service} exited unexpectedly (code ${code})`, 1);
     });
   }
   return -1;

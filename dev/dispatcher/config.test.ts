@@ -26,7 +26,17 @@ describe('dispatcher config', () => {
     });
   });
 
+  it('reads topic renames', () => {
+    expect(
+      loadDispatcherConfig({ DISPATCHER_TOPICS: 'market=m2, market-dead-letters=m2-dl' }).topics,
+    ).toEqual({
+      market: 'm2',
+      'market-dead-letters': 'm2-dl',
+    });
+  });
+
   it.each([
+    ['DISPATCHER_TOPICS', 'market=bad topic'],
     ['DISPATCHER_SINKS', 'trade-writer'],
     ['DISPATCHER_SINKS', 'a=ftp://x'],
     ['DISPATCHER_SINKS', 'a=http://127.0.0.1:1,a=http://127.0.0.1:2'],

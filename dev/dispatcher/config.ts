@@ -2,19 +2,26 @@ import { type Env, loadConfig, type Setting } from '../../shared/config/env.ts';
 import * as p from '../../shared/config/parsers.ts';
 import type { Renderer } from './manifests.ts';
 
-/** `name=url` pairs: which local URL stands for each Knative Service a sink ref names. */
-export function sinkMap(raw: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of p.list()(raw)) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new Error(`expected name=url, got ${JSON.stringify(item)}`);
-    const name = item.slice(0, eq).trim();
-    const url = p.url(['http', 'https'])(item.slice(eq + 1).trim());
-    if (name in out) throw new Error(`${name} is mapped twice`);
-    out[name] = url;
-  }
-  return out;
+/** `key=value` pairs, comma-separated, each value parsed by `value`. */
+function pairs(what: string, value: (raw: string) => string) {
+  return (raw: string): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const item of p.list()(raw)) {
+      const eq = item.indexOf('=');
+      if (eq <= 0) throw new Error(`expected ${what}, got ${JSON.stringify(item)}`);
+      const name = item.slice(0, eq).trim();
+      if (name in out) throw new Error(`${name} is mapped twice`);
+      out[name] = value(item.slice(eq + 1).trim());
+    }
+    return out;
+  };
 }
+
+/** `name=url` pairs: which local URL stands for each Knative Service a sink ref names. */
+export const sinkMap = pairs('name=url', p.url(['http', 'https']));
+
+/** `manifest-topic=local-topic` pairs. */
+export const topicMap = pairs('topic=topic', p.identifier(/^[A-Za-z0-9._-]{1,200}$/, 'a Kafka topic name'));
 
 export const dispatcherSpec = {
   manifests: {
@@ -33,6 +40,12 @@ export const dispatcherSpec = {
     env: 'DISPATCHER_SINKS',
     doc: 'Local URL of each sink ref, `name=url` comma-separated (e.g. trade-writer=http://127.0.0.1:8081); key `name` or `namespace/name`',
     parse: sinkMap,
+    default: undefined,
+  } satisfies Setting<Record<string, string> | undefined>,
+  topics: {
+    env: 'DISPATCHER_TOPICS',
+    doc: 'Local name of a topic the manifests name, `manifest=local` comma-separated (e.g. market=market-dev,market-dead-letters=market-dev-dead-letters)',
+    parse: topicMap,
     default: undefined,
   } satisfies Setting<Record<string, string> | undefined>,
   sources: {

@@ -3,21 +3,21 @@
  * environment and handles signals; everything else takes its settings as arguments.
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../../shared/config/env.ts';
+import { ConfigError, loadedSettings } from '../../shared/config/env.ts';
 import { kafkaClientOptions, loadKafkaConfig } from '../../shared/kafka/config.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
 import { createLogger } from '../../shared/observability/logger.ts';
 import { createRegistry } from '../../shared/observability/metrics.ts';
 import { loadDispatcherConfig } from './config.ts';
 import { DispatcherSetupError, startDispatcher } from './dispatcher.ts';
-import { loadManifests, ManifestError } from './manifests.ts';
+import { loadManifests, ManifestError, renameTopics } from './manifests.ts';
 import { createServer } from './server.ts';
 
 const log = createLogger('dispatcher');
 
 async function main(): Promise<void> {
   const cfg = loadDispatcherConfig();
-  const manifests = await loadManifests(cfg.manifests, cfg.renderer);
+  const manifests = renameTopics(await loadManifests(cfg.manifests, cfg.renderer), cfg.topics ?? {});
   const needsKafka = manifests.kafkaSources.some((s) => !cfg.sources || cfg.sources.includes(s.name));
   const kafka = needsKafka
     ? createKafkaClient({
@@ -48,7 +48,12 @@ async function main(): Promise<void> {
   const server = createServer(dispatcher, registry);
   const address = await server.listen({ host: cfg.host, port: cfg.port });
   log.info(
-    { address, kafkaSources: dispatcher.kafkaSources, pingSources: dispatcher.pingSources },
+    {
+      address,
+      kafkaSources: dispatcher.kafkaSources,
+      pingSources: dispatcher.pingSources,
+      settings: loadedSettings(),
+    },
     'dispatcher up',
   );
 

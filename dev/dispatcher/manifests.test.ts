@@ -9,6 +9,7 @@ import {
   ManifestError,
   parseIsoDuration,
   parseManifests,
+  renameTopics,
 } from './manifests.ts';
 
 const source = (spec: string, meta = 'name: s\n  namespace: ns') => `
@@ -256,5 +257,23 @@ describe('the checked-in knative/ manifests', () => {
     writeFileSync(join(tmp, 'kustomization.yaml'), 'resources: [a.yaml]\npatches:\n  - path: p.yaml\n');
     writeFileSync(join(tmp, 'a.yaml'), source(''));
     await expect(loadManifests(tmp, 'files')).rejects.toThrow(/patches need kustomize/);
+  });
+});
+
+describe('renameTopics', () => {
+  it('renames the topics of sources and sinks and leaves others alone', () => {
+    const m = parseManifests(
+      `${source('')}
+---
+apiVersion: eventing.knative.dev/v1alpha1
+kind: KafkaSink
+metadata: { name: dl, namespace: ns }
+spec: { topic: t-dl, bootstrapServers: [b:9092] }
+`,
+    );
+    const r = renameTopics(m, { t: 'local', 't-dl': 'local-dl', other: 'x' });
+    expect(r.kafkaSources[0]!.topics).toEqual(['local']);
+    expect(r.kafkaSinks[0]!.topic).toBe('local-dl');
+    expect(renameTopics(m, {}).kafkaSources[0]!.topics).toEqual(['t']);
   });
 });

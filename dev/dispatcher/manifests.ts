@@ -74,6 +74,19 @@ export interface Manifests {
   readonly kafkaSinks: readonly KafkaSinkManifest[];
 }
 
+/**
+ * The manifests with topics renamed (`from -> to`), as a cluster's overlay would patch them: the local stack
+ * runs them against its own topic (`KAFKA_TOPIC`) without editing the committed YAML.
+ */
+export function renameTopics(m: Manifests, rename: Readonly<Record<string, string>>): Manifests {
+  const to = (t: string) => rename[t] ?? t;
+  return {
+    kafkaSources: m.kafkaSources.map((s) => ({ ...s, topics: s.topics.map(to) })),
+    pingSources: m.pingSources,
+    kafkaSinks: m.kafkaSinks.map((s) => ({ ...s, topic: to(s.topic) })),
+  };
+}
+
 /** What Knative uses when `spec.delivery` is absent (control-plane/pkg/reconciler/source/source.go). */
 export const KNATIVE_DEFAULT_DELIVERY: Delivery = Object.freeze({
   retry: 10,

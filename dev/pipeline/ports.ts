@@ -29,3 +29,17 @@ export function assertPortFree(port: number, what: string, envName: string): Pro
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
   });
 }
+
+/** The first of `n` consecutive ports that were all free a moment ago (e.g. for LOCAL_PORT_BASE). */
+export async function freePortRun(n: number): Promise<number> {
+  for (;;) {
+    const base = await freePort();
+    if (base + n - 1 > 65_000) continue;
+    try {
+      for (let i = 1; i < n; i++) await assertPortFree(base + i, 'probe', 'probe');
+      return base;
+    } catch {
+      // one of them is taken: try another base
+    }
+  }
+}

@@ -1,10 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from './ports.ts';
-import { repoRoot, Service } from './service.ts';
+import { repoRoot, Service, type ServiceEvent } from './service.ts';
 
 /** Partitions of the local topic; also what the bridge is told, so it never grows the topic under a consumer. */
 export const LOCAL_TOPIC_PARTITIONS = 6;
+
+/** Topics the committed manifests name; the stack renames them to its own (`DISPATCHER_TOPICS`). */
+const MANIFEST_TOPIC = 'market';
+const MANIFEST_DEAD_LETTER_TOPIC = 'market-dead-letters';
+
+/** Where the dead-letter sink writes for events of `topic` (`market` -> `market-dead-letters`, as committed). */
+export const deadLetterTopic = (topic: string) => `${topic}-dead-letters`;
 
 export type ServiceName =
   | 'trade-writer'
@@ -36,6 +43,8 @@ export interface StackOptions {
   readonly serviceEnv?: Partial<Record<ServiceName, Readonly<Record<string, string>>>>;
   /** Fixed ports; 0 or unset picks free ones. */
   readonly ports?: Partial<Record<ServiceName, number>>;
+  /** Crashes and restarts of the services (each is restarted with backoff). */
+  readonly onServiceEvent?: (e: ServiceEvent) => void;
   /** Which services to run (default: all that exist). */
   readonly only?: readonly ServiceName[];
 }
@@ -101,6 +110,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       DISPATCHER_PORT: String(ports.dispatcher),
       DISPATCHER_HOST: '127.0.0.1',
       DISPATCHER_MANIFESTS: opts.manifests ?? resolve(repoRoot, 'knative/overlays/local'),
+      DISPATCHER_TOPICS: `${MANIFEST_TOPIC}=${opts.topic},${MANIFEST_DEAD_LETTER_TOPIC}=${deadLetterTopic(opts.topic)}`,
       DISPATCHER_SINKS: (['trade-writer', 'minute-window', 'minute-finalizer'] as const)
         .map((n) => `${n}=${urls[n]}`)
         .join(','),
@@ -144,6 +154,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const s = new Service(
         { name: n, entry: ENTRIES[n], url: urls[n], env: { ...common, ...own[n], ...opts.serviceEnv?.[n] } },
         join(opts.workDir, 'logs', `${n}.log`),
+        opts.onServiceEvent,
       );
       services.set(n, s);
       s.start();

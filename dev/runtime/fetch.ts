@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { renderPom, type ServiceArtifacts } from './artifacts.ts';
 import { coordinateOf, type FetchMarker, inspectCache, listJars } from './cache.ts';
 import { RuntimeError } from './errors.ts';
-import type { RuntimePaths } from './paths.ts';
+import { type RuntimePaths, runtimeSourceDir } from './paths.ts';
 
 /** Pinned so the copy behaves the same on every machine, not whatever Maven's super-POM defaults to. */
 const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.8.1';
@@ -90,10 +91,18 @@ export async function ensureJars(
 
 function runMaven(label: string, tools: FetchTools, args: string[]): Promise<void> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(tools.mvn, args, {
-      env: { ...process.env, JAVA_HOME: tools.javaHome },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // Under the JVM watchdog with our stdin pipe: however this process ends (Ctrl-C, SIGTERM, SIGKILL), Maven
+    // ends with it instead of finishing a download nobody waits for.
+    const pidFile = join(tmpdir(), `market-mvn-${process.pid}-${Date.now()}.pid`);
+    const child = spawn(
+      'sh',
+      [join(runtimeSourceDir, 'watchdog.sh'), pidFile, '5', '1', tools.mvn, ...args],
+      {
+        env: { ...process.env, JAVA_HOME: tools.javaHome },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    child.once('close', () => rmSync(pidFile, { force: true }));
     let count = 0;
     let last = '';
     let lastReport = Date.now();
@@ -125,6 +134,10 @@ function runMaven(label: string, tools: FetchTools, args: string[]): Promise<voi
     child.once('close', (code) => {
       if (code === 0) {
         resolvePromise();
+        return;
+      }
+      if (code === 127) {
+        reject(new RuntimeError('MAVEN_MISSING', `cannot run ${tools.mvn}`, 'apt-get install maven'));
         return;
       }
       const reason =

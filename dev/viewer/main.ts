@@ -4,6 +4,7 @@
  */
 import { createCassandraClient } from '../../shared/cassandra/client.ts';
 import { loadCassandraConfig } from '../../shared/cassandra/config.ts';
+import { loadedSettings } from '../../shared/config/env.ts';
 import { loadOrExit } from '../../shared/host/process.ts';
 import { createLogger, registerSecret } from '../../shared/observability/logger.ts';
 import { createRegistry } from '../../shared/observability/metrics.ts';
@@ -29,7 +30,10 @@ void connectWithRetry(() => client.connect(), {
 
 const app = createViewerServer({ client, log, registry, config: cfg.viewer, assets: await bundleAssets() });
 await app.listen({ port: cfg.viewer.port, host: cfg.viewer.host });
-log.info({ url: `http://${cfg.viewer.host}:${cfg.viewer.port}/` }, 'viewer listening');
+log.info(
+  { url: `http://${cfg.viewer.host}:${cfg.viewer.port}/`, settings: loadedSettings() },
+  'viewer listening',
+);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {

@@ -3,7 +3,7 @@
  * `node --import tsx functions/bridge/main.ts`
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../../shared/config/env.ts';
+import { ConfigError, loadedSettings } from '../../shared/config/env.ts';
 import { kafkaClientOptions, loadKafkaConfig } from '../../shared/kafka/config.ts';
 import { createLogger } from '../../shared/observability/index.ts';
 import { loadBridgeConfig } from './config.ts';
@@ -20,6 +20,7 @@ try {
     readFile: (p) => readFileSync(p, 'utf8'),
   });
   service = await startBridgeService({ config, kafka, logger: log });
+  log.info({ settings: loadedSettings() }, 'bridge started');
 } catch (err) {
   const d = BridgeErrors.CONFIG_INVALID;
   if (err instanceof ConfigError)

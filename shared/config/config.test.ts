@@ -4,8 +4,26 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cassandraSpec, parseReplication, schemaSpec } from '../cassandra/config.ts';
 import { loadMarketConfig } from '../market/config.ts';
-import { ConfigError, configTable, loadConfig } from './env.ts';
+import { ConfigError, configTable, loadConfig, loadedSettings } from './env.ts';
 import * as p from './parsers.ts';
+
+describe('loadedSettings', () => {
+  it('reports the effective value of every loaded setting, defaults included, secrets redacted', () => {
+    loadConfig(
+      {
+        a: { env: 'T_LOADED_A', doc: 'a', parse: p.text, default: 'x' },
+        b: { env: 'T_LOADED_B', doc: 'b', parse: p.list(p.text), default: [] as string[] },
+        s: { env: 'T_LOADED_SECRET', doc: 's', parse: p.text, secret: true },
+        u: { env: 'T_LOADED_UNSET', doc: 'u', parse: p.text, default: undefined },
+      },
+      { T_LOADED_B: 'p,q', T_LOADED_SECRET: 'hunter2' },
+    );
+    const seen = loadedSettings();
+    expect(seen).toMatchObject({ T_LOADED_A: 'x', T_LOADED_B: 'p,q', T_LOADED_SECRET: '<redacted>' });
+    expect(seen).not.toHaveProperty('T_LOADED_UNSET');
+    expect(JSON.stringify(seen)).not.toContain('hunter2');
+  });
+});
 
 describe('config loading', () => {
   it.each([

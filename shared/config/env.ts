@@ -25,6 +25,28 @@ export class ConfigError extends Error {
   }
 }
 
+/** Every setting this process has loaded (variable -> effective value, secrets redacted), for the start log. */
+const effective = new Map<string, string>();
+
+/**
+ * The settings this process runs with, as its start log line reports them: a reader (or a test) sees which
+ * value each variable took, default or not, without the process echoing its environment.
+ */
+export function loadedSettings(): Record<string, string> {
+  return Object.fromEntries([...effective].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+function shown(setting: Setting<unknown>, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (setting.secret) return '<redacted>';
+  if (Array.isArray(value)) return value.join(',');
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(',');
+  return String(value);
+}
+
 /** Reads every setting, collecting all problems before failing so one run shows every fix needed. */
 export function loadConfig<S extends Spec>(spec: S, env: Env = process.env): ConfigOf<S> {
   const out: Record<string, unknown> = {};
@@ -55,6 +77,10 @@ export function loadConfig<S extends Spec>(spec: S, env: Env = process.env): Con
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  for (const [key, setting] of Object.entries(spec)) {
+    const v = shown(setting, out[key]);
+    if (v !== undefined) effective.set(setting.env, v);
+  }
   return out as ConfigOf<S>;
 }
 

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { createCassandraClient } from '../cassandra/client.ts';
 import type { CassandraConfig } from '../cassandra/config.ts';
 import { MarketStore } from '../cassandra/market-store.ts';
-import { ConfigError, type Setting } from '../config/env.ts';
+import { ConfigError, loadedSettings, type Setting } from '../config/env.ts';
 import * as p from '../config/parsers.ts';
 import type { MarketConfig } from '../market/config.ts';
 import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
@@ -91,7 +91,7 @@ export async function startFunction<E>(
   await host.app.listen({ port: opts.host.port, host: opts.host.host });
   const address = host.app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.host.port;
-  log.info({ port }, `${opts.name} listening`);
+  log.info({ port, settings: loadedSettings() }, `${opts.name} listening`);
 
   const stop = async () => {
     if (stopping) return;

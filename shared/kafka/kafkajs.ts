@@ -2,6 +2,7 @@
  * The only file that knows kafkajs. To change the client library, reimplement `createKafkaClient` here
  * against the types in `types.ts`; nothing else in the project has to change.
  */
+import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Admin,
@@ -56,13 +57,30 @@ function levelFromLogger(logger: Logger): KafkaLogLevel {
   }
 }
 
+/**
+ * kafkajs's connection logs every error answer at error level, even the retriable ones its callers retry
+ * (UNKNOWN_TOPIC_OR_PARTITION while a new topic's metadata spreads, a coordinator moving). Those are not
+ * errors of the process: the caller either succeeds on a retry or fails with its own error line.
+ */
+const RETRIABLE_ANSWERS: ReadonlySet<string> = new Set(
+  (
+    createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
+      errorCodes: { message: string; retriable: boolean }[];
+    }
+  ).errorCodes
+    .filter((e) => e.retriable)
+    .map((e) => e.message),
+);
+
 /** kafkajs log entries become structured pino lines: the message stays the message, the rest are fields. */
 export function pinoLogCreator(logger: Logger) {
   return () =>
     ({ namespace, level, log }: LogEntry): void => {
       const { message, timestamp: _ts, logger: _name, ...fields } = log;
       const entry = { namespace, ...fields };
-      if (level === logLevel.ERROR) logger.error(entry, message);
+      const retried =
+        namespace === 'Connection' && RETRIABLE_ANSWERS.has(String((fields as { error?: unknown }).error));
+      if (level === logLevel.ERROR && !retried) logger.error(entry, message);
       else if (level === logLevel.WARN) logger.warn(entry, message);
       else if (level === logLevel.INFO) logger.info(entry, message);
       else logger.debug(entry, message);
@@ -98,6 +116,12 @@ function toMessage(r: OutgoingRecord): Message {
   if (r.timestampMs !== undefined) m.timestamp = String(r.timestampMs);
   return m;
 }
+
+/**
+ * kafkajs's own default (1 s) is shorter than a TCP connect to a busy broker, or than a start-up pause of a
+ * process compiling its code on a loaded machine; each such timeout is an error line and a reconnect.
+ */
+const DEFAULT_CONNECTION_TIMEOUT_MS = 10_000;
 
 /** kafkajs wraps the broker's answer in retry errors (`cause`) and aggregates (`errors`). */
 function hasErrorType(err: unknown, types: readonly string[], depth = 0): boolean {
@@ -141,7 +165,7 @@ export function createKafkaClient(opts: KafkaClientOptions): KafkaClient {
           ? { mechanism, username, password }
           : { mechanism, username, password };
   }
-  if (opts.connectionTimeoutMs !== undefined) config.connectionTimeout = opts.connectionTimeoutMs;
+  config.connectionTimeout = opts.connectionTimeoutMs ?? DEFAULT_CONNECTION_TIMEOUT_MS;
   if (opts.requestTimeoutMs !== undefined) config.requestTimeout = opts.requestTimeoutMs;
   if (opts.retries !== undefined) config.retry = { retries: opts.retries };
   const kafka = new Kafka(config);

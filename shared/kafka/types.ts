@@ -144,6 +144,7 @@ export interface KafkaClientOptions {
   readonly logger?: Logger;
   /** Default: the logger's level, but never more verbose than info. */
   readonly logLevel?: KafkaLogLevel;
+  /** Default 10 s (the library's 1 s fails against a busy broker). */
   readonly connectionTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
   /** Retries of one request before it fails (default: the library's, 5 with backoff). */
