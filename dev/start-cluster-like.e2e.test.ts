@@ -15,13 +15,21 @@ import { freePort, freePortRun } from './pipeline/ports.ts';
 import { alive, descendants } from './pipeline/process-tree.ts';
 import { repoRoot } from './pipeline/service.ts';
 
-type Name = 'trade-writer' | 'minute-window' | 'minute-finalizer' | 'dispatcher' | 'bridge' | 'viewer';
+type Name =
+  | 'trade-writer'
+  | 'minute-window'
+  | 'minute-finalizer'
+  | 'dispatcher'
+  | 'bridge'
+  | 'replay-feed'
+  | 'viewer';
 const SERVICES: Name[] = [
   'trade-writer',
   'minute-window',
   'minute-finalizer',
   'dispatcher',
   'bridge',
+  'replay-feed',
   'viewer',
 ];
 const ENTRY: Record<Name, string> = {
@@ -30,6 +38,7 @@ const ENTRY: Record<Name, string> = {
   'minute-finalizer': 'functions/minute-finalizer/main.ts',
   dispatcher: 'dev/dispatcher/main.ts',
   bridge: 'functions/bridge/main.ts',
+  'replay-feed': 'dev/replay-feed/main.ts',
   viewer: 'dev/viewer/main.ts',
 };
 
@@ -84,7 +93,7 @@ const pidOf = (name: Name) =>
 
 describe('npm start, like its cluster', () => {
   it('passes every setting to every process, restarts killed services, and SIGTERM leaves nothing', async () => {
-    const base = await freePortRun(5);
+    const base = await freePortRun(6);
     const viewerPort = await freePort();
     const symbols = [`TEST:${run.toUpperCase()}A`, `TEST:${run.toUpperCase()}B`];
     const settings = {
@@ -124,6 +133,8 @@ describe('npm start, like its cluster', () => {
       ['LOCAL_PORT_BASE', 'minute-finalizer', 'PORT', port(2)],
       ['LOCAL_PORT_BASE', 'dispatcher', 'DISPATCHER_PORT', port(3)],
       ['LOCAL_PORT_BASE', 'bridge', 'BRIDGE_HTTP_PORT', port(4)],
+      ['LOCAL_PORT_BASE', 'replay-feed', 'REPLAY_PORT', port(5)],
+      ['LOCAL_PORT_BASE', 'bridge', 'FINNHUB_URL', `ws://127.0.0.1:${port(5)}`],
       ['LOCAL_PORT_BASE', 'viewer', 'VIEWER_SCRAPE_URLS', `http://127.0.0.1:${port(4)}/metrics`],
       ['LOCAL_PORT_BASE', 'dispatcher', 'DISPATCHER_SINKS', `trade-writer=http://127.0.0.1:${port(0)}`],
       ['VIEWER_PORT', 'viewer', 'VIEWER_PORT', settings.VIEWER_PORT],
@@ -161,6 +172,7 @@ describe('npm start, like its cluster', () => {
       'minute-finalizer': `http://127.0.0.1:${port(2)}`,
       dispatcher: `http://127.0.0.1:${port(3)}`,
       bridge: `http://127.0.0.1:${port(4)}`,
+      'replay-feed': `http://127.0.0.1:${port(5)}`,
       viewer: `http://127.0.0.1:${viewerPort}`,
     };
     for (const n of SERVICES)
@@ -203,11 +215,12 @@ describe('npm start, like its cluster', () => {
       expect(pidOf(n)).not.toBe(killed.get(n));
     }
     process.stderr.write(
-      `[start] all six services SIGKILLed; all ready again after ${((Date.now() - k0) / 1000).toFixed(1)} s\n`,
+      `[start] every service SIGKILLed; all ready again after ${((Date.now() - k0) / 1000).toFixed(1)} s\n`,
     );
     expect(output).toContain('[start] bridge exited (signal SIGKILL); restarting in');
     const lastStatus = output.slice(output.lastIndexOf('market pipeline is running'));
-    for (const n of SERVICES) expect(lastStatus).toMatch(new RegExp(`${n} .*restarts: 1`));
+    for (const n of SERVICES)
+      expect(lastStatus).toMatch(new RegExp(`${n === 'replay-feed' ? 'replay feed' : `${n} `}.*restarts: 1`));
     expect(logOf('bridge')).toContain('bridge exited (signal SIGKILL); restarting in');
 
     // SIGTERM to the npm process alone (as a process manager or `kill <pid>` sends it).

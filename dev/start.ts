@@ -78,7 +78,7 @@ function statusBlock(runtime: Runtime, stack: Stack, live: boolean, workDir: str
       'feed',
       !stack.services.has('replay-feed')
         ? `${process.env.FINNHUB_URL || FINNHUB_DEFAULT_URL}${live ? ' (FINNHUB_TOKEN set)' : ''}`
-        : `replay feed ${stack.urls['replay-feed'].replace('http:', 'ws:')} (set FINNHUB_TOKEN for the live market)`,
+        : `replay feed ${stack.urls['replay-feed'].replace('http:', 'ws:')} (set FINNHUB_TOKEN for the live market)${restarts('replay-feed')}`,
     ),
     row('logs', `${resolve(workDir, 'logs')}/<service>.log`),
     '',

@@ -3,6 +3,7 @@
  * (config.ts), pino logs, /healthz and /readyz on the websocket's port, stops on SIGTERM/SIGINT. The bridge
  * reaches it through FINNHUB_URL like any feed. For flags and stdin control use cli.ts.
  */
+import { loadedSettings } from '../../shared/config/env.ts';
 import { loadOrExit } from '../../shared/host/process.ts';
 import { createLogger } from '../../shared/observability/logger.ts';
 import { loadReplayFeedConfig } from './config.ts';
@@ -20,7 +21,10 @@ const feed = await startReplayFeed({
   pingIntervalMs: cfg.pingMs,
   maxSymbols: cfg.maxSymbols,
 });
-log.info({ url: feed.url, rate: cfg.rate, file: cfg.file }, 'replay feed listening');
+log.info(
+  { url: feed.url, rate: cfg.rate, file: cfg.file, settings: loadedSettings() },
+  'replay feed listening',
+);
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
