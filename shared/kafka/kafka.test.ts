@@ -66,23 +66,26 @@ describe('kafkajs log lines become pino lines', () => {
   it.each([
     ['This server does not host this topic-partition', 'debug'],
     ['Not authorized to access topics: [Topic authorization failed]', 'error'],
-  ])('a connection error answer %j is logged at %s (retriable ones are retried by kafkajs)', (error, name) => {
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
-    const logger = createLogger('kafka', { level: 'debug', destination });
-    pinoLogCreator(logger)()({
-      namespace: 'Connection',
-      level: logLevel.ERROR,
-      label: 'ERROR',
-      log: { message: 'Response Metadata(key: 3, version: 6)', timestamp: 't', logger: 'kafkajs', error },
-    });
-    expect(lines[0]).toMatchObject({ level: name, error });
-  });
+  ])(
+    'a connection error answer %j is logged at %s (retriable ones are retried by kafkajs)',
+    (error, name) => {
+      const lines: Record<string, unknown>[] = [];
+      const destination = new Writable({
+        write(chunk, _enc, done) {
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+          done();
+        },
+      });
+      const logger = createLogger('kafka', { level: 'debug', destination });
+      pinoLogCreator(logger)()({
+        namespace: 'Connection',
+        level: logLevel.ERROR,
+        label: 'ERROR',
+        log: { message: 'Response Metadata(key: 3, version: 6)', timestamp: 't', logger: 'kafkajs', error },
+      });
+      expect(lines[0]).toMatchObject({ level: name, error });
+    },
+  );
 });
 
 describe('kafka settings', () => {
