@@ -14,33 +14,11 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort, freePortRun } from './pipeline/ports.ts';
 import { alive, descendants } from './pipeline/process-tree.ts';
 import { repoRoot } from './pipeline/service.ts';
+import { SERVICE_ENTRIES, SERVICE_ORDER, type ServiceName } from './pipeline/stack.ts';
 
-type Name =
-  | 'trade-writer'
-  | 'minute-window'
-  | 'minute-finalizer'
-  | 'dispatcher'
-  | 'bridge'
-  | 'replay-feed'
-  | 'viewer';
-const SERVICES: Name[] = [
-  'trade-writer',
-  'minute-window',
-  'minute-finalizer',
-  'dispatcher',
-  'bridge',
-  'replay-feed',
-  'viewer',
-];
-const ENTRY: Record<Name, string> = {
-  'trade-writer': 'functions/trade-writer/main.ts',
-  'minute-window': 'functions/minute-window/main.ts',
-  'minute-finalizer': 'functions/minute-finalizer/main.ts',
-  dispatcher: 'dev/dispatcher/main.ts',
-  bridge: 'functions/bridge/main.ts',
-  'replay-feed': 'dev/replay-feed/main.ts',
-  viewer: 'dev/viewer/main.ts',
-};
+type Name = ServiceName;
+const SERVICES = SERVICE_ORDER;
+const ENTRY = SERVICE_ENTRIES;
 
 const run = `s${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 const workDir = mkdtempSync(join(tmpdir(), 'mp-start-settings-'));

@@ -57,7 +57,8 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-const ENTRIES: Record<ServiceName, string> = {
+/** Entry point of each service, relative to the repo root. */
+export const SERVICE_ENTRIES: Record<ServiceName, string> = {
   'trade-writer': 'functions/trade-writer/main.ts',
   'minute-window': 'functions/minute-window/main.ts',
   'minute-finalizer': 'functions/minute-finalizer/main.ts',
@@ -66,7 +67,7 @@ const ENTRIES: Record<ServiceName, string> = {
   'replay-feed': 'dev/replay-feed/main.ts',
   viewer: 'dev/viewer/main.ts',
 };
-const ORDER: ServiceName[] = [
+export const SERVICE_ORDER: ServiceName[] = [
   'trade-writer',
   'minute-window',
   'minute-finalizer',
@@ -78,16 +79,16 @@ const ORDER: ServiceName[] = [
 
 /** Starts the local pipeline's processes against an already running Kafka and Cassandra. */
 export async function startStack(opts: StackOptions): Promise<Stack> {
-  const names = ORDER.filter((n) =>
+  const names = SERVICE_ORDER.filter((n) =>
     n === 'replay-feed' && opts.feedUrl
       ? false
       : opts.only
         ? opts.only.includes(n)
-        : existsSync(resolve(repoRoot, ENTRIES[n])),
+        : existsSync(resolve(repoRoot, SERVICE_ENTRIES[n])),
   );
   const ports = {} as Record<ServiceName, number>;
-  for (const n of ORDER) ports[n] = opts.ports?.[n] || (await freePort());
-  const urls = Object.fromEntries(ORDER.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<
+  for (const n of SERVICE_ORDER) ports[n] = opts.ports?.[n] || (await freePort());
+  const urls = Object.fromEntries(SERVICE_ORDER.map((n) => [n, `http://127.0.0.1:${ports[n]}`])) as Record<
     ServiceName,
     string
   >;
@@ -152,7 +153,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
   try {
     for (const n of names) {
       const s = new Service(
-        { name: n, entry: ENTRIES[n], url: urls[n], env: { ...common, ...own[n], ...opts.serviceEnv?.[n] } },
+        {
+          name: n,
+          entry: SERVICE_ENTRIES[n],
+          url: urls[n],
+          env: { ...common, ...own[n], ...opts.serviceEnv?.[n] },
+        },
         join(opts.workDir, 'logs', `${n}.log`),
         opts.onServiceEvent,
       );

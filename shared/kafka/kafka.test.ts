@@ -6,6 +6,18 @@ import { createLogger } from '../observability/logger.ts';
 import { kafkaClientOptions, loadKafkaConfig } from './config.ts';
 import { createKafkaClient, fromKafkaHeaders, pinoLogCreator, toKafkaHeaders } from './kafkajs.ts';
 
+/** A debug-level logger whose lines are collected as parsed JSON. */
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, logger: createLogger('kafka', { level: 'debug', destination }) };
+}
+
 describe('headers', () => {
   it('passes strings and buffers through unchanged', () => {
     const bin = Buffer.from([0, 255]);
@@ -38,14 +50,7 @@ describe('kafkajs log lines become pino lines', () => {
     [logLevel.INFO, 'info'],
     [logLevel.DEBUG, 'debug'],
   ])('kafkajs level %s -> pino %s, message kept, fields structured', (level, name) => {
-    const lines: Record<string, unknown>[] = [];
-    const destination = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
-    const logger = createLogger('kafka', { level: 'debug', destination });
+    const { lines, logger } = capture();
     pinoLogCreator(logger)()({
       namespace: 'Connection',
       level,
@@ -69,14 +74,7 @@ describe('kafkajs log lines become pino lines', () => {
   ])(
     'a connection error answer %j is logged at %s (retriable ones are retried by kafkajs)',
     (error, name) => {
-      const lines: Record<string, unknown>[] = [];
-      const destination = new Writable({
-        write(chunk, _enc, done) {
-          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-          done();
-        },
-      });
-      const logger = createLogger('kafka', { level: 'debug', destination });
+      const { lines, logger } = capture();
       pinoLogCreator(logger)()({
         namespace: 'Connection',
         level: logLevel.ERROR,
