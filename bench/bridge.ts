@@ -6,12 +6,10 @@
  *    second and the receive→ack latency; the highest step the bridge keeps up with is its sustained rate.
  * 2. Latency: the feed offers a fixed 5,000 trades/s; we record receive→ack latency of every record.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startPrivateKafka } from '../dev/runtime/private-kafka.ts';
@@ -21,6 +19,7 @@ import type { OutRecord } from '../functions/bridge/record.ts';
 import { startBridgeService } from '../functions/bridge/service.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { createLogger } from '../shared/observability/index.ts';
+import { startFeedProcess } from './feed-process.ts';
 
 const repoRoot = fileURLToPath(new URL('../', import.meta.url));
 const SYMBOLS = [
@@ -45,49 +44,6 @@ export interface BridgeBenchOptions {
   measureS?: number;
 }
 
-async function startFeed(
-  rate: number,
-): Promise<{ url: string; child: ChildProcess; setRate(r: number): void }> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'dev/replay-feed/cli.ts',
-      '--port',
-      '0',
-      '--rate',
-      String(rate),
-      '--ping-ms',
-      '5000',
-      '--no-bursts',
-      '--seed',
-      '7',
-    ],
-    { cwd: repoRoot, stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const rl = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`replay feed exited (${code})`)));
-    rl.on('line', (line) => {
-      try {
-        const msg = JSON.parse(line) as { url?: string };
-        if (msg.url) resolve(msg.url);
-      } catch {
-        // not a JSON line
-      }
-    });
-  });
-  return { url, child, setRate: (r) => child.stdin!.write(`rate ${r}\n`) };
-}
-
-async function stopFeed(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 const quantile = (sorted: Float64Array, q: number): number =>
   sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const round2 = (x: number): number => Number(x.toFixed(2));
@@ -107,7 +63,7 @@ interface Window {
 async function rig(brokers: string[], rate: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-bridge-'));
   const topic = `bench-bridge-${randomUUID()}`;
-  const feed = await startFeed(rate);
+  const feed = await startFeedProcess({ rate, pingMs: 5000, seed: 7 });
   let measuring = false;
   let trades = 0;
   let records = 0;
@@ -161,7 +117,7 @@ async function rig(brokers: string[], rate: number) {
       };
     },
     async close() {
-      await stopFeed(feed.child);
+      await feed.stop();
       await service.stop(30_000);
       const client = createKafkaClient({ brokers, clientId: 'bench-cleanup', logLevel: 'nothing' });
       await (await client.admin()).deleteTopics([topic]).catch(() => {});

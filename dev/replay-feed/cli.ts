@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { LOAD_PROFILES, loadProfile } from './profiles.ts';
 import { startReplayFeed } from './server.ts';
 
 const HELP = `Finnhub-compatible replay feed
@@ -20,6 +21,8 @@ const HELP = `Finnhub-compatible replay feed
   --max-symbols <n>           per-connection symbol limit (default 50)
   --max-trades-per-frame <n>  most trades in one frame (default 8)
   --no-bursts                 keep the rate steady (benchmarks)
+  --profile <name>            frame shape of a load profile (profiles.ts): ${Object.keys(LOAD_PROFILES).join(', ')};
+                              --max-trades-per-frame and --no-bursts are then ignored
   --help
 stdin (when not a terminal): "rate <n>", "pause", "resume", "stats" lines control a running feed`;
 
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     'max-symbols': { type: 'string', default: '50' },
     'max-trades-per-frame': { type: 'string', default: '8' },
     'no-bursts': { type: 'boolean', default: false },
+    profile: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -56,15 +60,25 @@ const num = (name: string, raw: string): number => {
   return n;
 };
 
+let profileMarket: ReturnType<typeof loadProfile>['market'] | undefined;
+try {
+  profileMarket = values.profile === undefined ? undefined : loadProfile(values.profile).market;
+} catch (err) {
+  console.error(`--profile: ${(err as Error).message}`);
+  process.exit(2);
+}
+
 const feed = await startReplayFeed({
   host: values.host,
   port: num('port', values.port),
   tradesPerSecond: num('rate', values.rate),
-  market: {
-    seed: num('seed', values.seed),
-    maxTradesPerFrame: num('max-trades-per-frame', values['max-trades-per-frame']),
-    ...(values['no-bursts'] ? { burstProbability: 0 } : {}),
-  },
+  market: profileMarket
+    ? { ...profileMarket, seed: num('seed', values.seed) }
+    : {
+        seed: num('seed', values.seed),
+        maxTradesPerFrame: num('max-trades-per-frame', values['max-trades-per-frame']),
+        ...(values['no-bursts'] ? { burstProbability: 0 } : {}),
+      },
   ...(values.replay ? { replayFile: values.replay } : {}),
   replaySpeed: num('speed', values.speed),
   replayLoop: values.loop,

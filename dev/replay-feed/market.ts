@@ -21,15 +21,32 @@ export interface FeedFrame {
 export interface MarketOptions {
   /** Seed of the PRNG: the same seed and the same calls give the same trades. */
   seed?: number;
-  /** Upper bound of trades in one frame (Finnhub batches; default 8). */
+  /** Lower bound of trades in one (ordinary) frame (default 1). */
+  minTradesPerFrame?: number;
+  /** Upper bound of trades in one (ordinary) frame (Finnhub batches; default 8). */
   maxTradesPerFrame?: number;
+  /**
+   * Probability that a frame is a burst frame of `burstFrameTrades` trades of one symbol (default 0). Burst
+   * frames do not change the rate: trades beyond what the caller asked for are owed and taken from the next
+   * calls, so the long-run total is what was asked (within one burst).
+   */
+  burstFrameProbability?: number;
+  /** Size range of a burst frame, inclusive (default [100, 500]). */
+  burstFrameTrades?: readonly [number, number];
+  /** A symbol that takes most of the flow when subscribed (default: none, symbols are equally likely). */
+  hotSymbol?: string;
+  /** Probability that a frame carries only the hot symbol (default 0); burst frames are the hot symbol's. */
+  hotShare?: number;
   /** Probability that the next trade shares the previous trade's millisecond (default 0.35). */
   sameMsProbability?: number;
   /** Probability of a `v = 0` price update (default 0.03). */
   zeroVolumeProbability?: number;
   /** Probability that a trade's time is 1..500 ms behind the symbol's last time (default 0.01). */
   outOfOrderProbability?: number;
-  /** Probability per generation step that a burst starts (default 0.002); a burst multiplies the rate 5..20×. */
+  /**
+   * Probability per generation step that a rate burst starts (default 0.002); a rate burst multiplies the
+   * rate 5..20× for a while, so the offered rate is no longer the configured one (benchmarks turn it off).
+   */
   burstProbability?: number;
 }
 
@@ -77,7 +94,14 @@ const round = (x: number, decimals: number): number => {
 export class Market {
   private readonly rnd: () => number;
   private readonly symbols = new Map<string, SymbolState>();
+  private readonly minTradesPerFrame: number;
   private readonly maxTradesPerFrame: number;
+  private readonly burstFrameP: number;
+  private readonly burstFrameTrades: readonly [number, number];
+  private readonly hotSymbol: string | undefined;
+  private readonly hotShare: number;
+  /** Trades sent in burst frames beyond what was asked, taken from the next calls. */
+  private owed = 0;
   private readonly sameMs: number;
   private readonly zeroVolume: number;
   private readonly outOfOrder: number;
@@ -87,7 +111,13 @@ export class Market {
 
   constructor(opts: MarketOptions = {}) {
     this.rnd = prng(opts.seed ?? 1);
-    this.maxTradesPerFrame = Math.max(1, opts.maxTradesPerFrame ?? 8);
+    this.minTradesPerFrame = Math.max(1, opts.minTradesPerFrame ?? 1);
+    this.maxTradesPerFrame = Math.max(this.minTradesPerFrame, opts.maxTradesPerFrame ?? 8);
+    this.burstFrameP = opts.burstFrameProbability ?? 0;
+    const [lo, hi] = opts.burstFrameTrades ?? [100, 500];
+    this.burstFrameTrades = [Math.max(1, lo), Math.max(1, lo, hi)];
+    this.hotSymbol = opts.hotSymbol;
+    this.hotShare = opts.hotShare ?? 0;
     this.sameMs = opts.sameMsProbability ?? 0.35;
     this.zeroVolume = opts.zeroVolumeProbability ?? 0.03;
     this.outOfOrder = opts.outOfOrderProbability ?? 0.01;
@@ -144,36 +174,70 @@ export class Market {
     return { s: symbol, p, t, v, c };
   }
 
+  /** Trades already sent beyond what the callers asked for (burst frames); the next calls send fewer. */
+  get owedTrades(): number {
+    return this.owed;
+  }
+
+  private between(lo: number, hi: number): number {
+    return lo + Math.floor(this.rnd() * (hi - lo + 1));
+  }
+
   /**
-   * Generates frames holding exactly `trades` trades over `symbols`, stamped around `nowMs`. One frame mixes
-   * one to three symbols; trades of one symbol keep their generation order.
+   * Generates frames holding `trades` trades over `symbols`, stamped around `nowMs`: exactly that many
+   * without burst frames; with them, the long-run total is what was asked and one call may send up to one
+   * burst more or less. One frame mixes one to three symbols (a burst or hot frame: one); trades of one
+   * symbol keep their generation order.
    */
   frames(nowMs: number, trades: number, symbols: readonly string[]): FeedFrame[] {
     const out: FeedFrame[] = [];
     if (symbols.length === 0 || trades <= 0) return out;
     let left = Math.floor(trades);
+    const repaid = Math.min(this.owed, left);
+    this.owed -= repaid;
+    left -= repaid;
+    const hot =
+      this.hotSymbol !== undefined && this.hotShare > 0 && symbols.includes(this.hotSymbol)
+        ? this.hotSymbol
+        : undefined;
     while (left > 0) {
-      const n = Math.min(left, 1 + Math.floor(this.rnd() * this.maxTradesPerFrame));
-      left -= n;
-      const k = Math.min(symbols.length, 1 + Math.floor(this.rnd() * 3));
-      const first = Math.floor(this.rnd() * symbols.length);
-      const chosen: string[] = [];
-      for (let i = 0; i < k; i++) chosen.push(symbols[(first + i) % symbols.length]!);
-      const data: FeedTrade[] = [];
-      const inFrame = new Set<string>();
-      for (let i = 0; i < n; i++) {
-        const symbol = chosen[Math.floor(this.rnd() * chosen.length)]!;
-        const st = this.state(symbol, nowMs);
-        let t: number;
-        if (this.rnd() < this.outOfOrder) t = Math.max(0, st.lastT - 1 - Math.floor(this.rnd() * 500));
-        else if (inFrame.has(symbol) && this.rnd() < this.sameMs) t = st.lastT;
-        else t = Math.max(st.lastT, nowMs - Math.floor(this.rnd() * 3));
-        inFrame.add(symbol);
-        if (t > st.lastT) st.lastT = t;
-        data.push(this.trade(symbol, t, st));
+      let n: number;
+      let chosen: string[];
+      if (this.burstFrameP > 0 && this.rnd() < this.burstFrameP) {
+        n = this.between(this.burstFrameTrades[0], this.burstFrameTrades[1]);
+        if (n > left) this.owed += n - left;
+        left -= Math.min(n, left);
+        chosen = [hot ?? symbols[Math.floor(this.rnd() * symbols.length)]!];
+      } else {
+        n = Math.min(left, this.between(this.minTradesPerFrame, this.maxTradesPerFrame));
+        left -= n;
+        if (hot !== undefined && this.rnd() < this.hotShare) chosen = [hot];
+        else {
+          const k = Math.min(symbols.length, 1 + Math.floor(this.rnd() * 3));
+          const first = Math.floor(this.rnd() * symbols.length);
+          chosen = [];
+          for (let i = 0; i < k; i++) chosen.push(symbols[(first + i) % symbols.length]!);
+        }
       }
-      out.push({ type: 'trade', data });
+      out.push({ type: 'trade', data: this.tradesOf(nowMs, n, chosen) });
     }
     return out;
+  }
+
+  private tradesOf(nowMs: number, n: number, chosen: readonly string[]): FeedTrade[] {
+    const data: FeedTrade[] = [];
+    const inFrame = new Set<string>();
+    for (let i = 0; i < n; i++) {
+      const symbol = chosen[Math.floor(this.rnd() * chosen.length)]!;
+      const st = this.state(symbol, nowMs);
+      let t: number;
+      if (this.rnd() < this.outOfOrder) t = Math.max(0, st.lastT - 1 - Math.floor(this.rnd() * 500));
+      else if (inFrame.has(symbol) && this.rnd() < this.sameMs) t = st.lastT;
+      else t = Math.max(st.lastT, nowMs - Math.floor(this.rnd() * 3));
+      inFrame.add(symbol);
+      if (t > st.lastT) st.lastT = t;
+      data.push(this.trade(symbol, t, st));
+    }
+    return data;
   }
 }
