@@ -1,31 +1,39 @@
 /**
- * The whole local pipeline at fixed offered rates: replay feed -> bridge -> Kafka -> dispatcher -> functions
- * -> Cassandra. For each rate it prints the sustained stored/counted trades per second, the latency from
- * bridge receive to trade row written (exact per row: the row's write time minus its received_at) and to
- * counter updated (minute-window's mp_pipeline_latency_seconds histogram), the consumer lag left at the end,
- * and the CPU each process used (percent of one core).
- * Env: BENCH_RATES (default 1000,2500,5000), BENCH_SECONDS per rate (default 30).
+ * The whole local pipeline at fixed offered rates: replay feed (own process, a load profile) -> bridge ->
+ * Kafka -> dispatcher -> functions -> Cassandra, measured against the floor (floor.ts) of the same run.
+ *
+ * For each rate it prints the sustained stored/counted trades per second (also as a ratio to the floor), the
+ * latency from bridge receive to trade row written (exact per row: the row's write time minus its
+ * received_at) and to counter updated (minute-window's mp_pipeline_latency_seconds histogram), the consumer
+ * lag left at the end, each process's CPU (percent of one core during the phase) and its CPU-milliseconds per
+ * 1,000 trades (the phase and its drain, over the trades the feed sent in the phase, so every process has
+ * handled exactly those trades), and an exact check: trade rows stored and trades counted in the live
+ * counters against what the feed sent, at every rate.
+ * Env: BENCH_PROFILE (flat | finnhub4 | finnhub50; default finnhub4), BENCH_RATES (default 1000,2500,5000),
+ * BENCH_SECONDS per rate (default 30), BENCH_DRAIN_S most seconds to wait for a phase to drain (default
+ * 180), BENCH_FLOOR=0 to skip the floor (ratios are then blank); the floor's own settings: see floor.ts.
  */
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeManifestCopy } from '../dev/pipeline/manifests.ts';
-import { repoRoot } from '../dev/pipeline/service.ts';
-import { LOCAL_TOPIC_PARTITIONS, type ServiceName, startStack } from '../dev/pipeline/stack.ts';
-import { startReplayFeed } from '../dev/replay-feed/server.ts';
-import { loadRuntimeConfig } from '../dev/runtime/config.ts';
-import { runtimePaths } from '../dev/runtime/paths.ts';
+import { LOCAL_TOPIC_PARTITIONS, startStack } from '../dev/pipeline/stack.ts';
+import { loadProfile } from '../dev/replay-feed/profiles.ts';
 import { acquireRuntime } from '../dev/runtime/runtime.ts';
-import { liveJvms } from '../dev/runtime/state.ts';
 import { histogramQuantile } from '../dev/viewer/health.ts';
 import { bucketsOf, parsePromText } from '../dev/viewer/prom-text.ts';
+import { MarketStore } from '../shared/cassandra/market-store.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
+import { loadMarketConfig } from '../shared/market/config.ts';
 import { HOUR_MS, hourOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
+import { tradeCensus } from './census.ts';
+import { startFeedProcess } from './feed-process.ts';
+import { type FloorResult, parseSweep, printFloor, runFloor } from './floor.ts';
 import { benchKeyspace } from './keyspace.ts';
-import { cpuSeconds } from './proc-cpu.ts';
+import { cpuMeter, ratio, runtimePids } from './proc-cpu.ts';
 
-const SYMBOLS = ['BINANCE:BTCUSDT', 'BINANCE:ETHUSDT', 'AAPL', 'MSFT'];
 const quiet = createLogger('bench', { level: 'warn' });
 
 const quantiles = (sorted: number[]) => {
@@ -46,11 +54,58 @@ const counter = (
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((a, s) => a + s.value, 0);
 
-export async function run(): Promise<Record<string, unknown>> {
+/** The processes whose CPU is measured, in the order they are printed. */
+const PROCESSES = [
+  'replay-feed',
+  'bridge',
+  'kafka',
+  'dispatcher',
+  'trade-writer',
+  'minute-window',
+  'minute-finalizer',
+  'cassandra',
+] as const;
+
+export async function run(
+  earlier: Readonly<Record<string, Record<string, unknown>>> = {},
+): Promise<Record<string, unknown>> {
+  const profile = loadProfile(process.env.BENCH_PROFILE ?? 'finnhub4');
   const rates = (process.env.BENCH_RATES ?? '1000,2500,5000').split(',').map(Number);
   const seconds = Number(process.env.BENCH_SECONDS ?? 30);
+  const drainS = Number(process.env.BENCH_DRAIN_S ?? 180);
+  const load = loadavg()[0]!;
+  console.log(
+    `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rates.join(', ')}/s, ${seconds} s each; load average ${load.toFixed(1)} on ${cpus().length} cores`,
+  );
+  if (load > cpus().length / 2)
+    console.log(
+      '[bench] !!! the machine is busy: CPU and throughput numbers of this run are not comparable !!!',
+    );
+
   const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
+  const jvms = runtimePids(runtime);
+  for (const s of ['kafka', 'cassandra'] as const)
+    if (jvms[s] === undefined) console.log(`[bench] no local ${s} pid found (remote runtime?): not measured`);
+
+  let floor = earlier.floor as FloorResult | undefined;
+  if (!floor && process.env.BENCH_FLOOR !== '0') {
+    const f = await benchKeyspace(runtime, 'bench_floor');
+    try {
+      floor = await runFloor({
+        client: f.client,
+        cassandraPid: jvms.cassandra,
+        profile,
+        seconds: Number(process.env.BENCH_FLOOR_SECONDS ?? 10),
+        sweep: parseSweep(process.env.BENCH_FLOOR_SWEEP ?? '3x64,25x16,25x64,100x16,100x64,400x8,400x32'),
+      });
+      printFloor(floor);
+    } finally {
+      await f.drop();
+    }
+  }
+
   const { keyspace, client: cassandra, drop } = await benchKeyspace(runtime, 'bench');
+  const store = new MarketStore(cassandra, loadMarketConfig({}));
   const topic = `bench-${Date.now().toString(36)}`;
   const work = mkdtempSync(join(tmpdir(), 'mp-bench-'));
   const kafka = createKafkaClient({ brokers: runtime.kafka.brokers, clientId: 'bench', logger: quiet });
@@ -58,77 +113,120 @@ export async function run(): Promise<Record<string, unknown>> {
   await admin.ensureTopic(topic, LOCAL_TOPIC_PARTITIONS);
   await admin.ensureTopic(`${topic}-dlq`, 1);
 
-  const feed = await startReplayFeed({
-    port: 0,
-    tradesPerSecond: 0,
-    pingIntervalMs: 10_000,
-    // Fixed rates: no bursts, so each phase offers what it says.
-    market: { seed: 7, burstProbability: 0 },
-  });
-  const stack = await startStack({
-    kafkaBrokers: runtime.kafka.brokers,
-    cassandraContactPoints: runtime.cassandra.contactPoints,
-    cassandraLocalDataCenter: runtime.cassandra.localDataCenter,
-    keyspace,
-    topic,
-    manifests: writeManifestCopy(join(work, 'manifests'), {
-      topic,
-      deadLetterTopic: `${topic}-dlq`,
-      groupSuffix: keyspace,
-    }),
-    workDir: work,
-    feedUrl: feed.url,
-    only: ['trade-writer', 'minute-window', 'minute-finalizer', 'dispatcher', 'bridge'],
-    env: { FINNHUB_SYMBOLS: SYMBOLS.join(','), LOG_LEVEL: 'warn' },
-    serviceEnv: { dispatcher: { DISPATCHER_PING_SCHEDULE: 'false' } },
-  });
-  const pids: Record<string, number> = {};
-  for (const [name, s] of stack.services) pids[name] = s.pid!;
-  // The JVMs of a runtime started from this repo's cache dir; an external runtime is not measured.
-  for (const jvm of liveJvms(runtimePaths(resolve(repoRoot, loadRuntimeConfig().cacheDir))))
-    pids[jvm.service] = jvm.pid;
-
+  const feed = await startFeedProcess({ profile: profile.name, seed: 7, pingMs: 10_000 });
+  const feedStarted = Date.now();
+  const census = tradeCensus(store, profile.symbols, feedStarted - 60_000);
   const phases: Record<string, unknown>[] = [];
+  let stack: Awaited<ReturnType<typeof startStack>> | undefined;
   try {
-    // Warm-up, not measured: JIT, connection pools, Cassandra memtables.
-    feed.setRate(rates[0] ?? 500);
-    await new Promise((r) => setTimeout(r, 15_000));
-    feed.setRate(0);
-    await new Promise((r) => setTimeout(r, 5_000));
-    for (const rate of rates) {
-      feed.setRate(rate);
-      const fnNames: ServiceName[] = ['trade-writer', 'minute-window'];
-      const before = Object.fromEntries(
-        await Promise.all(fnNames.map(async (n) => [n, await scrape(stack.urls[n])])),
-      );
-      const cpu0 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuSeconds(p) ?? 0]));
-      const sent0 = feed.stats.tradesSent;
-      const t0 = Date.now();
-      await new Promise((r) => setTimeout(r, seconds * 1000));
-      const t1 = Date.now();
-      const sent = feed.stats.tradesSent - sent0;
-      const after = Object.fromEntries(
-        await Promise.all(fnNames.map(async (n) => [n, await scrape(stack.urls[n])])),
-      );
-      const cpu1 = Object.fromEntries(Object.entries(pids).map(([n, p]) => [n, cpuSeconds(p) ?? 0]));
-      const dispatcher = await scrape(stack.urls.dispatcher);
-      const lag = Object.fromEntries(
+    stack = await startStack({
+      kafkaBrokers: runtime.kafka.brokers,
+      cassandraContactPoints: runtime.cassandra.contactPoints,
+      cassandraLocalDataCenter: runtime.cassandra.localDataCenter,
+      keyspace,
+      topic,
+      manifests: writeManifestCopy(join(work, 'manifests'), {
+        topic,
+        deadLetterTopic: `${topic}-dlq`,
+        groupSuffix: keyspace,
+      }),
+      workDir: work,
+      feedUrl: feed.url,
+      only: ['trade-writer', 'minute-window', 'minute-finalizer', 'dispatcher', 'bridge'],
+      env: { FINNHUB_SYMBOLS: profile.symbols.join(','), LOG_LEVEL: 'warn' },
+      serviceEnv: { dispatcher: { DISPATCHER_PING_SCHEDULE: 'false' } },
+    });
+    const urls = stack.urls;
+    const pids: Record<string, number> = { 'replay-feed': feed.pid, ...jvms };
+    for (const [name, s] of stack.services) pids[name] = s.pid!;
+
+    const fnTrades = async () => {
+      const [w, c] = await Promise.all([scrape(urls['trade-writer']), scrape(urls['minute-window'])]);
+      return {
+        stored: counter(w, 'mp_function_trades_total'),
+        counted: counter(c, 'mp_function_trades_total'),
+        window: c,
+      };
+    };
+    const lagOf = async () => {
+      const d = await scrape(urls.dispatcher);
+      return Object.fromEntries(
         ['trades', 'windows'].map((src) => [
           src,
-          counter(dispatcher, 'mp_dispatcher_consumer_lag_records', { source: src }),
+          counter(d, 'mp_dispatcher_consumer_lag_records', { source: src }),
         ]),
       );
+    };
+    /** Waits until the functions have handled every trade sent so far and no lag is left (or the timeout). */
+    const drain = async () => {
+      const sent = (await feed.stats()).tradesSent ?? 0;
+      const deadline = Date.now() + drainS * 1000;
+      while (Date.now() < deadline) {
+        const f = await fnTrades();
+        const lag = await lagOf();
+        if (f.stored >= sent && f.counted >= sent && (lag.trades ?? 0) + (lag.windows ?? 0) === 0)
+          return true;
+        await sleep(1000);
+      }
+      return false;
+    };
+
+    // Warm-up, not measured: JIT, connection pools, Cassandra memtables.
+    feed.setRate(rates[0] ?? 500);
+    await sleep(15_000);
+    feed.setRate(0);
+    let lastDrained = await drain();
+    let checked = await census(Date.now(), feedStarted - 60_000);
+    const sentBefore = (await feed.stats()).tradesSent ?? 0;
+    let sentChecked = sentBefore;
+    if (checked.stored !== sentBefore || checked.counted !== sentBefore)
+      console.log(
+        `[bench] !!! after the warm-up: feed sent ${sentBefore}, stored ${checked.stored}, counted ${checked.counted} !!!`,
+      );
+
+    for (const rate of rates) {
+      const phaseMeter = cpuMeter(pids);
+      const costMeter = cpuMeter(pids);
+      const before = await fnTrades();
+      const sent0 = (await feed.stats()).tradesSent ?? 0;
+      phaseMeter.start();
+      costMeter.start();
+      const t0 = Date.now();
+      feed.setRate(rate);
+      await sleep(seconds * 1000);
+      feed.setRate(0);
+      const t1 = Date.now();
+      const sent = ((await feed.stats()).tradesSent ?? 0) - sent0;
+      const after = await fnTrades();
+      const busy = phaseMeter.stop(sent);
+      const lagAtEnd = await lagOf();
       const elapsedS = (t1 - t0) / 1000;
-      const stored =
-        counter(after['trade-writer']!, 'mp_function_trades_total') -
-        counter(before['trade-writer']!, 'mp_function_trades_total');
-      const counted =
-        counter(after['minute-window']!, 'mp_function_trades_total') -
-        counter(before['minute-window']!, 'mp_function_trades_total');
+      const drained = await drain();
+      const cost = costMeter.stop(sent);
+
+      // Exact: every trade the feed sent so far is a row and is in the counters.
+      // Minutes that ended before this phase are final if the last phase drained: read once.
+      const now = await census(Date.now(), lastDrained ? t0 - 1000 : feedStarted - 60_000);
+      lastDrained = drained;
+      const sentTotal = (await feed.stats()).tradesSent ?? 0;
+      const exact = {
+        sent: sentTotal - sentChecked,
+        stored: now.stored - checked.stored,
+        counted: now.counted - checked.counted,
+        ok: false,
+      };
+      exact.ok = exact.stored === exact.sent && exact.counted === exact.sent;
+      checked = now;
+      sentChecked = sentTotal;
+      if (!exact.ok || !drained) {
+        console.log(
+          `\n[bench] !!! COUNT MISMATCH @ ${rate}/s: feed sent ${exact.sent} trades, ${exact.stored} stored (${exact.stored - exact.sent}), ${exact.counted} counted (${exact.counted - exact.sent})${drained ? '' : `; not drained after ${drainS} s`} !!!\n`,
+        );
+      }
 
       // Exact receive -> row latency of the rows received in this phase.
       const lat: number[] = [];
-      for (const symbol of SYMBOLS) {
+      for (const symbol of profile.symbols) {
         for (let h = hourOf(t0 - 60_000); h <= t1; h += HOUR_MS) {
           let pageState: string | undefined;
           do {
@@ -146,20 +244,26 @@ export async function run(): Promise<Record<string, unknown>> {
       }
       lat.sort((a, b) => a - b);
       const windowHist = new Map<number, number>();
-      const hb = bucketsOf(before['minute-window']!, 'mp_pipeline_latency_seconds', {
-        function: 'minute-window',
-      });
-      for (const [le, c] of bucketsOf(after['minute-window']!, 'mp_pipeline_latency_seconds', {
+      const hb = bucketsOf(before.window, 'mp_pipeline_latency_seconds', { function: 'minute-window' });
+      for (const [le, c] of bucketsOf(after.window, 'mp_pipeline_latency_seconds', {
         function: 'minute-window',
       })) {
         windowHist.set(le, c - (hb.get(le) ?? 0));
       }
+      const storedPerS = Math.round((after.stored - before.stored) / elapsedS);
+      const countedPerS = Math.round((after.counted - before.counted) / elapsedS);
+      const cpuMsPer1000 = Object.fromEntries(
+        PROCESSES.filter((n) => n in pids).map((n) => [n, cost[n]!.msPer1000Trades]),
+      );
+      const totalMsPer1000 = Math.round(Object.values(cpuMsPer1000).reduce((a, b) => a + b, 0) * 10) / 10;
       const phase = {
         offeredTradesPerS: rate,
         sentTradesPerS: Math.round(sent / elapsedS),
-        storedTradesPerS: Math.round(stored / elapsedS),
-        countedTradesPerS: Math.round(counted / elapsedS),
-        lagAtEndRecords: lag,
+        storedTradesPerS: storedPerS,
+        countedTradesPerS: countedPerS,
+        exact,
+        drained,
+        lagAtEndRecords: lagAtEnd,
         receiveToRowMs: { samples: lat.length, ...quantiles(lat) },
         receiveToCounterMs: Object.fromEntries(
           [0.5, 0.95, 0.99].map((q) => [
@@ -168,44 +272,101 @@ export async function run(): Promise<Record<string, unknown>> {
           ]),
         ),
         cpuPercentOfOneCore: Object.fromEntries(
-          Object.keys(pids).map((n) => [n, Math.round(((cpu1[n]! - cpu0[n]!) / elapsedS) * 100)]),
+          PROCESSES.filter((n) => n in pids).map((n) => [n, busy[n]!.percentOfCore]),
         ),
+        cpuMsPer1000Trades: { ...cpuMsPer1000, total: totalMsPer1000 },
+        vsFloor: floor
+          ? {
+              stored: ratio(storedPerS, floor.best.tradesPerS),
+              counted: ratio(countedPerS, floor.best.tradesPerS),
+              cassandraCpuMsPer1000: ratio(
+                cpuMsPer1000.cassandra ?? Number.NaN,
+                floor.best.cassandraMsPer1000Trades,
+              ),
+              totalCpuMsPer1000: ratio(
+                totalMsPer1000,
+                floor.best.cassandraMsPer1000Trades + floor.best.benchMsPer1000Trades,
+              ),
+            }
+          : undefined,
       };
       phases.push(phase);
       console.log(`[bench] pipeline @ ${rate}/s: ${JSON.stringify(phase)}`);
-      // Drain before the next rate so phases do not bleed into each other.
-      feed.setRate(0);
-      const drainDeadline = Date.now() + 120_000;
-      while (Date.now() < drainDeadline) {
-        const d = await scrape(stack.urls.dispatcher);
-        if (counter(d, 'mp_dispatcher_consumer_lag_records') === 0) break;
-        await new Promise((r) => setTimeout(r, 1000));
-      }
     }
   } finally {
-    await stack.stop();
-    await feed.close();
+    await stack?.stop();
+    await feed.stop();
     await admin.deleteTopics([topic, `${topic}-dlq`]);
     await kafka.close();
     await drop();
     if (runtime.owned) await runtime.stop();
   }
-  console.log('\n[bench] pipeline summary');
+  printPipeline(profile.name, floor, phases);
+  return { profile: profile.name, seconds, floor, phases };
+}
+
+const r0 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : Math.round(x));
+
+function printPipeline(profile: string, floor: FloorResult | undefined, phases: Record<string, unknown>[]) {
+  const fl = floor?.best;
+  console.log(
+    `\n[bench] pipeline summary (profile ${profile}); floor ${fl ? `${fl.tradesPerS} trades/s, Cassandra ${fl.cassandraMsPer1000Trades} CPU-ms/1k trades` : 'not measured'}`,
+  );
   console.table(
     phases.map((p) => {
       const r = p.receiveToRowMs as Record<string, number>;
       const c = p.receiveToCounterMs as Record<string, number>;
+      const e = p.exact as { sent: number; stored: number; counted: number; ok: boolean };
+      const v = p.vsFloor as Record<string, number> | undefined;
       return {
         offered: p.offeredTradesPerS,
         stored: p.storedTradesPerS,
         counted: p.countedTradesPerS,
-        'row p50 ms': Math.round(r.p50!),
-        'row p95 ms': Math.round(r.p95!),
-        'row p99 ms': Math.round(r.p99!),
-        'counter p50 ms': Math.round(c.p50!),
-        'counter p99 ms': Math.round(c.p99!),
+        'stored/floor': v?.stored ?? '',
+        'counted/floor': v?.counted ?? '',
+        'row p50 ms': r0(r.p50),
+        'row p99 ms': r0(r.p99),
+        'counter p50 ms': r0(c.p50),
+        'counter p99 ms': r0(c.p99),
+        exact: e.ok ? `ok (${e.sent})` : `MISMATCH sent ${e.sent} stored ${e.stored} counted ${e.counted}`,
       };
     }),
   );
-  return { seconds, phases };
+  console.log('[bench] CPU-ms per 1,000 trades, per process (phase + drain; floor: the floor run)');
+  const rows: Record<string, Record<string, unknown>> = {};
+  for (const n of [...PROCESSES, 'total'] as const) {
+    const row: Record<string, unknown> = {};
+    for (const p of phases) {
+      const cpu = p.cpuMsPer1000Trades as Record<string, number>;
+      const pct = p.cpuPercentOfOneCore as Record<string, number>;
+      if (cpu[n] === undefined) continue;
+      row[`@${p.offeredTradesPerS}/s`] = n === 'total' ? cpu[n] : `${cpu[n]} (${pct[n]}% core)`;
+    }
+    if (Object.keys(row).length === 0) continue;
+    if (fl) {
+      row.floor =
+        n === 'cassandra'
+          ? fl.cassandraMsPer1000Trades
+          : n === 'total'
+            ? Math.round((fl.cassandraMsPer1000Trades + fl.benchMsPer1000Trades) * 10) / 10
+            : '';
+    }
+    rows[n] = row;
+  }
+  if (fl) {
+    for (const n of ['cassandra', 'total'] as const) {
+      const row: Record<string, unknown> = { floor: 1 };
+      for (const p of phases) {
+        const v = p.vsFloor as Record<string, number>;
+        row[`@${p.offeredTradesPerS}/s`] = n === 'cassandra' ? v.cassandraCpuMsPer1000 : v.totalCpuMsPer1000;
+      }
+      rows[`${n} ÷ floor`] = row;
+    }
+  }
+  console.table(rows);
+  const failed = phases.filter((p) => !(p.exact as { ok: boolean }).ok);
+  if (failed.length > 0)
+    console.log(
+      `[bench] !!! stored/counted trades did not match what the feed sent at ${failed.map((p) => `${p.offeredTradesPerS}/s`).join(', ')} !!!`,
+    );
 }

@@ -1,16 +1,19 @@
 /**
  * `npm run bench [-- part ...]`: runs the named benchmark parts (default: all), prints their numbers and
  * writes each result as JSON to bench/results/<part>-<timestamp>.json (git-ignored).
- * A part is a module exporting `run(): Promise<Record<string, unknown>>`; register it in PARTS.
+ * A part is a module exporting `run(earlier): Promise<Record<string, unknown>>`; register it in PARTS. `earlier`
+ * holds the results of the parts that ran before it in this invocation (the pipeline part reuses the floor's).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-type Part = () => Promise<{ run(): Promise<Record<string, unknown>> }>;
+export type Earlier = Readonly<Record<string, Record<string, unknown>>>;
+type Part = () => Promise<{ run(earlier: Earlier): Promise<Record<string, unknown>> }>;
 
 const PARTS: Record<string, Part> = {
   bridge: () => import('./bridge.ts'),
   store: () => import('./store.ts'),
+  floor: () => import('./floor.ts'),
   pipeline: () => import('./pipeline.ts'),
 };
 
@@ -25,10 +28,12 @@ if (unknown.length > 0) {
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url));
 mkdirSync(resultsDir, { recursive: true });
 let failed = false;
+const earlier: Record<string, Record<string, unknown>> = {};
 for (const name of names) {
   const started = new Date();
   try {
-    const result = await (await PARTS[name]!()).run();
+    const result = await (await PARTS[name]!()).run(earlier);
+    earlier[name] = result;
     const file = `${resultsDir}${name}-${started.toISOString().replace(/[:.]/g, '-')}.json`;
     writeFileSync(
       file,

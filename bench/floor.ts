@@ -1,0 +1,246 @@
+/**
+ * The floor: the most trades per second this Cassandra takes on this machine when it is given exactly the
+ * writes the functions make per trade, with no Kafka and no HTTP in the way. Each event goes through the
+ * functions' own handlers (trade-writer: trade rows in `trades` and `ticks`, the minute `writes` mark;
+ * minute-window: the lightweight-transaction claim and the counter batch) with the functions' MarketStore,
+ * so the floor follows the schema and the handlers when they change. What the floor is free to choose is
+ * how trades are grouped (trades per event: one symbol's trades, as the bridge groups them) and how many
+ * events are in flight; it sweeps both and keeps the best.
+ *
+ * Prints, per setting, trades/s, event latency and the CPU Cassandra and the bench itself used per 1,000
+ * trades; the best setting is the floor. At the end the live counters must add up to the trades written.
+ * Env: BENCH_PROFILE (default finnhub4), BENCH_FLOOR_SECONDS per setting (default 10),
+ * BENCH_FLOOR_SWEEP (default 3x64,25x16,25x64,100x16,100x64,400x8,400x32: trades per event x events in
+ * flight; 3 is about what the bridge makes today).
+ */
+import type cassandra from 'cassandra-driver';
+import { Market } from '../dev/replay-feed/market.ts';
+import { type LoadProfile, loadProfile } from '../dev/replay-feed/profiles.ts';
+import { acquireRuntime } from '../dev/runtime/runtime.ts';
+import { minuteWindow } from '../functions/minute-window/handler.ts';
+import { tradeWriter } from '../functions/trade-writer/handler.ts';
+import { MarketStore } from '../shared/cassandra/market-store.ts';
+import type { Trade, TradeBatchEvent } from '../shared/contract/types.ts';
+import { loadMarketConfig } from '../shared/market/config.ts';
+import { MINUTE_MS, minuteOf } from '../shared/market/time.ts';
+import { createLogger } from '../shared/observability/logger.ts';
+import { createRegistry, registerMetrics } from '../shared/observability/metrics.ts';
+import { benchKeyspace } from './keyspace.ts';
+import { cpuMeter, runtimePids } from './proc-cpu.ts';
+
+export interface FloorSetting {
+  readonly tradesPerEvent: number;
+  readonly concurrency: number;
+}
+
+export interface FloorRow extends FloorSetting {
+  tradesPerS: number;
+  eventsPerS: number;
+  eventP50Ms: number;
+  eventP99Ms: number;
+  cassandraCpuPercent: number;
+  cassandraMsPer1000Trades: number;
+  benchMsPer1000Trades: number;
+}
+
+export interface FloorResult {
+  profile: string;
+  secondsPerSetting: number;
+  settings: FloorRow[];
+  /** The best setting: the floor. */
+  best: FloorRow;
+  /** Trades written over the whole sweep and what the live counters hold: equal, or the floor is void. */
+  check: { written: number; counted: number; ok: boolean };
+}
+
+/** `"3x64,25x16"` → settings; throws on anything else. */
+export function parseSweep(text: string): FloorSetting[] {
+  return text.split(',').map((part) => {
+    const m = /^\s*(\d+)\s*x\s*(\d+)\s*$/.exec(part);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
+      throw new Error(`BENCH_FLOOR_SWEEP: expected <trades per event>x<events in flight>, got "${part}"`);
+    return { tradesPerEvent: Number(m[1]), concurrency: Number(m[2]) };
+  });
+}
+
+/**
+ * One symbol's trades in events of `size`, from the profile's market: frames are split by symbol as the
+ * bridge does, and a symbol's trades wait until there are `size` of them (the hot symbol fills fastest).
+ */
+export function eventSource(profile: LoadProfile, seed: number) {
+  const market = new Market({ ...profile.market, seed });
+  const pending = new Map<string, Trade[]>();
+  const ready: Trade[][] = [];
+  return (size: number, nowMs: number): Trade[] => {
+    while (ready.length === 0) {
+      for (const frame of market.frames(nowMs, Math.max(size, 50), profile.symbols)) {
+        for (const t of frame.data) {
+          const list = pending.get(t.s) ?? [];
+          list.push(t);
+          if (list.length >= size) {
+            ready.push(list);
+            pending.delete(t.s);
+          } else pending.set(t.s, list);
+        }
+      }
+    }
+    return ready.shift()!;
+  };
+}
+
+const quiet = createLogger('bench-floor', { level: 'warn' });
+
+export async function runFloor(opts: {
+  client: cassandra.Client;
+  cassandraPid: number | undefined;
+  profile: LoadProfile;
+  seconds: number;
+  sweep: readonly FloorSetting[];
+  log?: (line: string) => void;
+}): Promise<FloorResult> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const market = loadMarketConfig({});
+  const store = new MarketStore(opts.client, market);
+  const registry = createRegistry();
+  const window = { finalizeHorizonS: market.finalizeHorizonS, finalizeLatenessS: market.finalizeLatenessS };
+  const writer = tradeWriter({
+    store,
+    mode: 'batch',
+    ...window,
+    metrics: registerMetrics(registry, ['lateTrades']),
+  });
+  const counter = minuteWindow({
+    store,
+    ...window,
+    metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates']),
+  });
+  const next = eventSource(opts.profile, 7);
+  const runId = Date.now().toString(36);
+  const startedAt = Date.now();
+  let eventNo = 0;
+  let written = 0;
+  const ctx = { log: quiet };
+
+  const drive = async (s: FloorSetting, seconds: number) => {
+    const lat: number[] = [];
+    let trades = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: s.concurrency }, async () => {
+        while (performance.now() < deadline) {
+          const now = Date.now();
+          const batch = next(s.tradesPerEvent, now);
+          const ev = {
+            id: `floor-${runId}-${eventNo++}`,
+            source: 'bench/floor',
+            type: 'bench.floor',
+            subject: batch[0]!.s,
+            time: new Date(batch[0]!.t).toISOString(),
+            dataschema: '',
+            datacontenttype: '',
+            receivedms: now,
+            trades: batch,
+            data: Buffer.alloc(0),
+            extensions: {},
+          } satisfies TradeBatchEvent;
+          const began = performance.now();
+          await Promise.all([writer.handle(ev, ctx), counter.handle(ev, ctx)]);
+          lat.push(performance.now() - began);
+          trades += batch.length;
+        }
+      }),
+    );
+    written += trades;
+    lat.sort((a, b) => a - b);
+    const q = (p: number) => Math.round((lat[Math.floor(p * (lat.length - 1))] ?? Number.NaN) * 10) / 10;
+    return {
+      trades,
+      events: lat.length,
+      seconds: (performance.now() - t0) / 1000,
+      p50: q(0.5),
+      p99: q(0.99),
+    };
+  };
+
+  const pids: Record<string, number> = { bench: process.pid };
+  if (opts.cassandraPid !== undefined) pids.cassandra = opts.cassandraPid;
+  log(`[bench] floor: profile ${opts.profile.name}, ${opts.seconds} s per setting, warming up`);
+  await drive(opts.sweep[0]!, Math.min(5, opts.seconds));
+  const rows: FloorRow[] = [];
+  for (const s of opts.sweep) {
+    const meter = cpuMeter(pids);
+    meter.start();
+    const r = await drive(s, opts.seconds);
+    const cpu = meter.stop(r.trades);
+    const row: FloorRow = {
+      ...s,
+      tradesPerS: Math.round(r.trades / r.seconds),
+      eventsPerS: Math.round(r.events / r.seconds),
+      eventP50Ms: r.p50,
+      eventP99Ms: r.p99,
+      cassandraCpuPercent: cpu.cassandra?.percentOfCore ?? Number.NaN,
+      cassandraMsPer1000Trades: cpu.cassandra?.msPer1000Trades ?? Number.NaN,
+      benchMsPer1000Trades: cpu.bench!.msPer1000Trades,
+    };
+    rows.push(row);
+    log(
+      `[bench] floor ${s.tradesPerEvent} trades/event x ${s.concurrency} in flight: ${JSON.stringify(row)}`,
+    );
+  }
+
+  let counted = 0;
+  for (const symbol of opts.profile.symbols) {
+    for (const r of await store.liveRange(symbol, minuteOf(startedAt), minuteOf(Date.now()) + MINUTE_MS)) {
+      counted += r.trades;
+    }
+  }
+  const check = { written, counted, ok: written === counted };
+  if (!check.ok) {
+    log(
+      `\n[bench] !!! FLOOR COUNT MISMATCH: wrote ${written} trades, the live counters hold ${counted} (${counted - written}) !!!\n`,
+    );
+  }
+  const best = rows.reduce((a, b) => (b.tradesPerS > a.tradesPerS ? b : a));
+  return { profile: opts.profile.name, secondsPerSetting: opts.seconds, settings: rows, best, check };
+}
+
+export function printFloor(f: FloorResult): void {
+  console.log(`\n[bench] floor (profile ${f.profile}; ${f.secondsPerSetting} s per setting; best marked *)`);
+  console.table(
+    f.settings.map((r) => ({
+      'trades/event': r.tradesPerEvent,
+      'in flight': r.concurrency,
+      'trades/s': r.tradesPerS,
+      'event p50 ms': r.eventP50Ms,
+      'event p99 ms': r.eventP99Ms,
+      'cassandra %core': r.cassandraCpuPercent,
+      'cassandra cpu-ms/1k trades': r.cassandraMsPer1000Trades,
+      'bench cpu-ms/1k trades': r.benchMsPer1000Trades,
+      best: r === f.best ? '*' : '',
+    })),
+  );
+  console.log(
+    `[bench] floor = ${f.best.tradesPerS} trades/s (${f.best.tradesPerEvent} trades/event, ${f.best.concurrency} in flight), Cassandra ${f.best.cassandraMsPer1000Trades} CPU-ms per 1,000 trades; counters ${f.check.ok ? 'match' : 'DO NOT MATCH'} the ${f.check.written} trades written`,
+  );
+}
+
+/** `npm run bench -- floor`: the floor on its own keyspace of the runtime. */
+export async function run(): Promise<FloorResult & Record<string, unknown>> {
+  const profile = loadProfile(process.env.BENCH_PROFILE ?? 'finnhub4');
+  const seconds = Number(process.env.BENCH_FLOOR_SECONDS ?? 10);
+  const sweep = parseSweep(process.env.BENCH_FLOOR_SWEEP ?? '3x64,25x16,25x64,100x16,100x64,400x8,400x32');
+  const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
+  const { client, drop } = await benchKeyspace(runtime, 'bench_floor');
+  try {
+    const pids = runtimePids(runtime);
+    if (pids.cassandra === undefined)
+      console.log('[bench] floor: no local Cassandra pid found (remote runtime?): its CPU is not measured');
+    const result = await runFloor({ client, cassandraPid: pids.cassandra, profile, seconds, sweep });
+    printFloor(result);
+    return { ...result };
+  } finally {
+    await drop();
+    if (runtime.owned) await runtime.stop();
+  }
+}
