@@ -26,7 +26,7 @@ import { MINUTE_MS, minuteOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { createRegistry, registerMetrics } from '../shared/observability/metrics.ts';
 import { benchKeyspace } from './keyspace.ts';
-import { cpuMeter, runtimePids } from './proc-cpu.ts';
+import { cpuMeter, noteMachineLoad, runtimePids } from './proc-cpu.ts';
 
 export interface FloorSetting {
   readonly tradesPerEvent: number;
@@ -230,6 +230,7 @@ export async function run(): Promise<FloorResult & Record<string, unknown>> {
   const profile = loadProfile(process.env.BENCH_PROFILE ?? 'finnhub4');
   const seconds = Number(process.env.BENCH_FLOOR_SECONDS ?? 10);
   const sweep = parseSweep(process.env.BENCH_FLOOR_SWEEP ?? '3x64,25x16,25x64,100x16,100x64,400x8,400x32');
+  noteMachineLoad('floor');
   const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
   const { client, drop } = await benchKeyspace(runtime, 'bench_floor');
   try {

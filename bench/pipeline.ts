@@ -14,7 +14,7 @@
  * 180), BENCH_FLOOR=0 to skip the floor (ratios are then blank); the floor's own settings: see floor.ts.
  */
 import { mkdtempSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeManifestCopy } from '../dev/pipeline/manifests.ts';
@@ -32,7 +32,7 @@ import { tradeCensus } from './census.ts';
 import { startFeedProcess } from './feed-process.ts';
 import { type FloorResult, parseSweep, printFloor, runFloor } from './floor.ts';
 import { benchKeyspace } from './keyspace.ts';
-import { cpuMeter, ratio, runtimePids } from './proc-cpu.ts';
+import { cpuMeter, noteMachineLoad, ratio, runtimePids } from './proc-cpu.ts';
 
 const quiet = createLogger('bench', { level: 'warn' });
 
@@ -73,14 +73,10 @@ export async function run(
   const rates = (process.env.BENCH_RATES ?? '1000,2500,5000').split(',').map(Number);
   const seconds = Number(process.env.BENCH_SECONDS ?? 30);
   const drainS = Number(process.env.BENCH_DRAIN_S ?? 180);
-  const load = loadavg()[0]!;
   console.log(
-    `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rates.join(', ')}/s, ${seconds} s each; load average ${load.toFixed(1)} on ${cpus().length} cores`,
+    `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rates.join(', ')}/s, ${seconds} s each`,
   );
-  if (load > cpus().length / 2)
-    console.log(
-      '[bench] !!! the machine is busy: CPU and throughput numbers of this run are not comparable !!!',
-    );
+  noteMachineLoad('pipeline');
 
   const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
   const jvms = runtimePids(runtime);

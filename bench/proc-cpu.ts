@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { loadRuntimeConfig } from '../dev/runtime/config.ts';
 import { runtimePaths } from '../dev/runtime/paths.ts';
 import type { RuntimeEndpoints } from '../dev/runtime/runtime.ts';
@@ -126,4 +127,15 @@ export function runtimePids(endpoints: RuntimeEndpoints): { kafka?: number; cass
     if (pid !== undefined) out.cassandra = pid;
   }
   return out;
+}
+
+/** Prints the load average and says loudly when the machine is too busy for comparable numbers. */
+export function noteMachineLoad(part: string, log: (line: string) => void = console.log): number {
+  const load = loadavg()[0]!;
+  log(`[bench] ${part}: load average ${load.toFixed(1)} on ${cpus().length} cores`);
+  if (load > cpus().length / 2)
+    log(
+      `[bench] !!! the machine is busy: CPU and throughput numbers of this ${part} run are not comparable !!!`,
+    );
+  return load;
 }

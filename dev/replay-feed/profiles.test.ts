@@ -20,9 +20,10 @@ function run(profile: LoadProfileName, rate: number, seconds: number) {
 const share = (trades: { s: string }[], symbol: string) =>
   trades.filter((t) => t.s === symbol).length / trades.length;
 
-describe('load profiles', () => {
+// Generous: generating ~100k trades takes seconds on a loaded two-core machine.
+describe('load profiles', { timeout: 30_000 }, () => {
   it('finnhub4: 1–20 trades per frame, rare burst frames of hundreds, BTC takes most of the flow', () => {
-    const { p, market, frames, trades, asked } = run('finnhub4', 5000, 60);
+    const { p, market, frames, trades, asked } = run('finnhub4', 5000, 16);
     // The rate holds: what was sent is what was asked, give or take the one burst still owed.
     expect(trades.length + market.owedTrades).toBe(asked);
     expect(market.owedTrades).toBeLessThanOrEqual(500);
@@ -47,7 +48,7 @@ describe('load profiles', () => {
   });
 
   it('finnhub50: fifty distinct symbols, all traded, the hot one most', () => {
-    const { p, trades, market, asked } = run('finnhub50', 1000, 60);
+    const { p, trades, market, asked } = run('finnhub50', 1000, 30);
     expect(new Set(p.symbols).size).toBe(50);
     expect(trades.length + market.owedTrades).toBe(asked);
     const seen = new Set(trades.map((t) => t.s));
@@ -56,7 +57,7 @@ describe('load profiles', () => {
   });
 
   it('flat: exactly the asked trades, 1–8 per frame, no symbol favoured', () => {
-    const { p, frames, trades, asked } = run('flat', 1000, 30);
+    const { p, frames, trades, asked } = run('flat', 1000, 20);
     expect(trades.length).toBe(asked);
     expect(Math.max(...frames.map((f) => f.data.length))).toBeLessThanOrEqual(8);
     for (const s of p.symbols) expect(share(trades, s)).toBeCloseTo(0.25, 1);
