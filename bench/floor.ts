@@ -141,6 +141,9 @@ export async function runFloor(opts: {
             datacontenttype: '',
             receivedms: now,
             trades: batch,
+            indices: batch.map((_t, i) => i),
+            rejects: {},
+            fixes: {},
             data: Buffer.alloc(0),
             extensions: {},
           } satisfies TradeBatchEvent;
