@@ -7,7 +7,7 @@ export interface CensusStore {
     symbol: string,
     fromMs: number,
     toMs: number,
-  ): Promise<readonly { minute: number; trades: number }[]>;
+  ): Promise<readonly { minute: number; trades: number | bigint }[]>;
 }
 
 /**
@@ -23,7 +23,7 @@ export function tradeCensus(store: CensusStore, symbols: readonly string[], from
     for (const symbol of symbols) {
       const live = new Map<number, number>();
       for (const r of await store.liveRange(symbol, minuteOf(fromMs), minuteOf(toMs) + MINUTE_MS))
-        live.set(r.minute, r.trades);
+        live.set(r.minute, Number(r.trades));
       for (let m = minuteOf(fromMs); m <= minuteOf(toMs); m += MINUTE_MS) {
         const key = `${symbol}\u0000${m}`;
         let c = final.get(key);

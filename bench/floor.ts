@@ -195,7 +195,7 @@ export async function runFloor(opts: {
   let counted = 0;
   for (const symbol of opts.profile.symbols) {
     for (const r of await store.liveRange(symbol, minuteOf(startedAt), minuteOf(Date.now()) + MINUTE_MS)) {
-      counted += r.trades;
+      counted += Number(r.trades);
     }
   }
   const check = { written, counted, ok: written === counted };
