@@ -4,7 +4,7 @@ import { type CensusStore, tradeCensus } from './census.ts';
 
 const T0 = 1_700_000_080_000; // 40 s into a minute
 
-/** Rows and counters per symbol and minute, with a log of which minutes were read. */
+/** Rows and counters (bigint, as MarketStore returns them) per symbol and minute, with a log of the minutes read. */
 function fakeStore() {
   const rows = new Map<string, number>();
   const counters = new Map<string, number>();
@@ -17,7 +17,11 @@ function fakeStore() {
     },
     async liveRange(symbol, from, to) {
       return [...counters]
-        .map(([k, trades]) => ({ s: k.split('@')[0]!, minute: Number(k.split('@')[1]), trades }))
+        .map(([k, trades]) => ({
+          s: k.split('@')[0]!,
+          minute: Number(k.split('@')[1]),
+          trades: BigInt(trades),
+        }))
         .filter((r) => r.s === symbol && r.minute >= from && r.minute < to);
     },
   };

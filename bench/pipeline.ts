@@ -264,7 +264,7 @@ export async function run(
         receiveToCounterMs: Object.fromEntries(
           [0.5, 0.95, 0.99].map((q) => [
             `p${Math.round(q * 100)}`,
-            (histogramQuantile(q, windowHist) ?? Number.NaN) * 1000,
+            Math.round((histogramQuantile(q, windowHist) ?? Number.NaN) * 1000 * 10) / 10,
           ]),
         ),
         cpuPercentOfOneCore: Object.fromEntries(
