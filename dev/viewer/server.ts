@@ -14,6 +14,7 @@ import {
   runPanel,
   SYMBOL_VARIABLE,
 } from '../../shared/panels/index.ts';
+import { type AlertStatus, AlertWatch } from './alerts.ts';
 import type { ViewerAssets } from './bundle.ts';
 import type { ViewerConfig } from './config.ts';
 import { createScraper, type HealthValue, reduce } from './health.ts';
@@ -43,6 +44,8 @@ export interface ViewResponse {
   readonly toMs: number;
   readonly panels: Readonly<Record<string, PanelResult | { error: string }>>;
   readonly health: readonly HealthItem[];
+  /** The alert conditions of alerts/catalogue.ts, evaluated over the local processes (dev/viewer/alerts.ts). */
+  readonly alerts: readonly AlertStatus[];
 }
 
 const validSymbol = (s: unknown): s is string =>
@@ -63,6 +66,7 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
     'viewerScrapeFailures',
   ]);
   const scrapeUrls = config.scrapeUrls ?? [];
+  const watch = new AlertWatch(now());
   const scraper = createScraper({
     urls: scrapeUrls,
     timeoutMs: config.scrapeTimeoutMs,
@@ -158,7 +162,11 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
       ),
     );
     const panels = Object.fromEntries(results);
-    const body: ViewResponse = { symbol, fromMs, toMs, panels, health: await health(panels, toMs) };
+    const snap =
+      scrapeUrls.length > 0 ? (await scraper.snapshots()).cur : { atMs: toMs, byTarget: new Map() };
+    const cassandraOk = results.every(([, r]) => !('error' in r));
+    const alerts = watch.evaluate(snap, cassandraOk, toMs);
+    const body: ViewResponse = { symbol, fromMs, toMs, panels, health: await health(panels, toMs), alerts };
     return body;
   });
 

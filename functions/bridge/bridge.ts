@@ -30,6 +30,7 @@ export const BRIDGE_METRIC_KEYS = [
   'bridgeSpoolBytes',
   'bridgeKafkaAvailable',
   'bridgeLastTradeAge',
+  'bridgeLastPrice',
 ] as const;
 
 /** A Kafka sink that also says whether its producer is connected (readiness). */
@@ -202,7 +203,12 @@ export class Bridge {
           trades: trades.length,
         });
         accepted += trades.length;
-        if (this.configured.has(symbol)) this.lastTrade.set(symbol, receivedAt);
+        if (this.configured.has(symbol)) {
+          this.lastTrade.set(symbol, receivedAt);
+          // The newest trade by trade time (frames may carry a symbol's trades out of order).
+          const newest = trades.reduce((a, t) => (t.t >= a.t ? t : a));
+          m.bridgeLastPrice.set({ symbol }, newest.p);
+        }
       } catch (err) {
         m.bridgeTradeRejects.inc({ reason: 'encode' }, trades.length);
         this.log.error({ code: BridgeErrors.INTERNAL.code, err, symbol }, 'could not encode trades');

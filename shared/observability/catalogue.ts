@@ -263,6 +263,13 @@ export const METRICS = {
     'Seconds since the last valid trade was received, per symbol (staleness)',
     ['symbol'],
   ),
+  bridgeLastPrice: m(
+    'gauge',
+    'bridge',
+    'mp_bridge_last_price',
+    'Price of the newest valid trade received, per subscribed symbol (price-move alert)',
+    ['symbol'],
+  ),
   // Local dispatcher (dev/dispatcher): the KafkaSource/PingSource emulation; names follow Knative's
   // event_count / event_dispatch_latencies so the same panels read either.
   dispatcherDeliveries: m(
@@ -370,3 +377,84 @@ export const METRICS = {
 
 export type MetricKey = keyof typeof METRICS;
 export { LATENCY_BUCKETS_S };
+
+/**
+ * Metrics the cluster's own exporters expose, which alerts read (alerts/catalogue.ts). None of the
+ * pipeline's processes emits them; they exist only in the cluster, from the named source:
+ * - kafka_exporter: Strimzi's `spec.kafkaExporter` of the Kafka CR (knative/overlays/gcp/monitoring)
+ * - kube-state-metrics: installed by kube-prometheus-stack (ansible/roles/monitoring)
+ * - prometheus: the `up` series Prometheus writes for every scrape target of a PodMonitor
+ */
+export interface ExternalMetricDef {
+  readonly name: string;
+  readonly kind: MetricKind;
+  readonly help: string;
+  readonly labels: readonly string[];
+  readonly source: 'kafka_exporter' | 'kube-state-metrics' | 'prometheus';
+}
+
+export const EXTERNAL_METRICS = {
+  kafkaConsumerGroupLag: {
+    name: 'kafka_consumergroup_lag',
+    kind: 'gauge',
+    help: 'Records a consumer group has not committed yet, per topic partition',
+    labels: ['consumergroup', 'topic', 'partition'],
+    source: 'kafka_exporter',
+  },
+  kafkaTopicOffset: {
+    name: 'kafka_topic_partition_current_offset',
+    kind: 'gauge',
+    help: 'Newest offset of a topic partition (grows with every record written)',
+    labels: ['topic', 'partition'],
+    source: 'kafka_exporter',
+  },
+  kafkaBrokers: {
+    name: 'kafka_brokers',
+    kind: 'gauge',
+    help: 'Brokers in the cluster metadata',
+    labels: [],
+    source: 'kafka_exporter',
+  },
+  podRestarts: {
+    name: 'kube_pod_container_status_restarts_total',
+    kind: 'counter',
+    help: 'Container restarts, per namespace, pod and container',
+    labels: ['namespace', 'pod', 'container'],
+    source: 'kube-state-metrics',
+  },
+  statefulSetReady: {
+    name: 'kube_statefulset_status_replicas_ready',
+    kind: 'gauge',
+    help: 'Ready replicas of a StatefulSet',
+    labels: ['namespace', 'statefulset'],
+    source: 'kube-state-metrics',
+  },
+  statefulSetReplicas: {
+    name: 'kube_statefulset_replicas',
+    kind: 'gauge',
+    help: 'Desired replicas of a StatefulSet',
+    labels: ['namespace', 'statefulset'],
+    source: 'kube-state-metrics',
+  },
+  up: {
+    name: 'up',
+    kind: 'gauge',
+    help: '1 when Prometheus scraped the target, 0 when the scrape failed',
+    labels: ['job', 'namespace', 'pod'],
+    source: 'prometheus',
+  },
+} as const satisfies Record<string, ExternalMetricDef>;
+
+export type ExternalMetricKey = keyof typeof EXTERNAL_METRICS;
+
+/** prom-client's default Node process metrics, which every registry of createRegistry() carries (prefixed). */
+export const PROCESS_METRICS = {
+  processStartTime: {
+    name: 'mp_process_start_time_seconds',
+    kind: 'gauge',
+    help: 'Start time of the process since the epoch (changes when the process restarts)',
+    labels: [],
+  },
+} as const;
+
+export type ProcessMetricKey = keyof typeof PROCESS_METRICS;

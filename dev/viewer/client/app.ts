@@ -16,6 +16,7 @@ import {
 } from 'lightweight-charts';
 import { MARKET_PANELS } from '../../../shared/panels/market-panels.ts';
 import type { CqlPanel, Unit } from '../../../shared/panels/types.ts';
+import type { AlertStatus } from '../alerts.ts';
 import type { HealthItem, ViewResponse } from '../server.ts';
 
 type Result = { columns: string[]; rows: (string | number | null)[][] };
@@ -249,6 +250,25 @@ function drawHealth(items: readonly HealthItem[]) {
   }
 }
 
+/** One chip per alert of alerts/catalogue.ts: red when firing, grey when the viewer cannot tell. */
+function drawAlerts(alerts: readonly AlertStatus[]) {
+  const strip = $('#alerts');
+  for (const a of alerts) {
+    let el = strip.querySelector(`[data-alert="${a.name}"]`) as HTMLElement | null;
+    if (!el) {
+      el = document.createElement('span');
+      el.className = 'alert';
+      el.dataset.alert = a.name;
+      strip.append(el);
+    }
+    el.textContent = a.name.replace(/^Market/, '').replace(/([a-z])([A-Z])/g, '$1 $2');
+    el.title = `${a.summary}\n${a.detail}`;
+    el.dataset.state = a.state;
+    el.dataset.severity = a.severity;
+  }
+  strip.dataset.firing = String(alerts.filter((a) => a.state === 'firing').length);
+}
+
 function draw(view: ViewResponse) {
   const failed: string[] = [];
   for (const [id, res] of Object.entries(view.panels)) {
@@ -265,6 +285,7 @@ function draw(view: ViewResponse) {
     else drawStat(id, r);
   }
   drawHealth(view.health);
+  drawAlerts(view.alerts);
   // Fit the time axis to the data for the first few draws of a symbol (the page may still be laying out).
   if (fitFor !== view.symbol) {
     fitFor = view.symbol;
