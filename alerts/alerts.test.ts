@@ -96,7 +96,7 @@ describe('alerts as code', () => {
     );
     const c = custom.groups[0]!.rules[0]!;
     expect(c.data[0]!.model.expr).toContain('offset 300s');
-    expect(c.data[2]!.model.conditions?.[0]!.evaluator.params).toEqual([2.5]);
+    expect(c.data[2]!.model.conditions).toEqual([{ evaluator: { type: 'gt', params: [2.5] } }]);
   });
 
   it('refuses a bad price-move setting with one line each', () => {
