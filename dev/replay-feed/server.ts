@@ -266,7 +266,9 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
     const now = performance.now();
     const dt = now - last;
     last = now;
-    if (silent || paused || clients.size === 0) {
+    // Nothing is used up while no connection is subscribed: a replayed frame sent before the client's
+    // subscribe arrived would be lost to it (the race a loaded machine made visible).
+    if (silent || paused || ![...clients.values()].some((c) => c.symbols.size > 0)) {
       budget = 0;
       if (replay) replayStart += dt;
       return;
