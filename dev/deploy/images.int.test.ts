@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCassandraClient } from '../../shared/cassandra/client.ts';
 import { buildTradeBatchEvent, toKafkaRecord } from '../../shared/contract/event.ts';
+import { hostSpec } from '../../shared/host/process.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
 import { hourOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
 import { testCassandraConfig } from '../../test/cassandra.ts';
@@ -170,6 +171,31 @@ describe('images', () => {
       expect(/image content (sha256:[0-9a-f]{64})/.exec(dry.stdout)?.[1]).toBe(inImage);
     },
     120_000,
+  );
+});
+
+describe('ports', () => {
+  // Containers share the host network here, so each listens on a free port given through the same variable
+  // Knative (PORT) or the manifest (BRIDGE_HTTP_PORT) sets; the cluster's port must be the one the image serves.
+  it.each(NAMES.filter((n) => n !== 'schema'))(
+    '%s: the manifest port is the one the image exposes and the process listens on',
+    (name) => {
+      const { o, container } = workloadOf(name);
+      // biome-ignore lint/suspicious/noExplicitAny: containers are free-form
+      const c = podContainers(o).find((x: any) => x.name === container);
+      const port = c?.ports?.[0]?.containerPort;
+      const [info] = JSON.parse(podman(['image', 'inspect', image(name)])) as {
+        Config: { ExposedPorts?: Record<string, unknown> };
+      }[];
+      expect(Object.keys(info?.Config.ExposedPorts ?? {})).toContain(`${port}/tcp`);
+      if (name === 'bridge') {
+        expect(c.env.find((e: { name: string }) => e.name === 'BRIDGE_HTTP_PORT')?.value).toBe(String(port));
+      } else {
+        // Knative passes the container port as PORT; the function's default is the same port.
+        expect(o.kind).toBe('Service');
+        expect(port).toBe(hostSpec.port.default);
+      }
+    },
   );
 });
 

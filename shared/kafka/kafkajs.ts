@@ -2,7 +2,6 @@
  * The only file that knows kafkajs. To change the client library, reimplement `createKafkaClient` here
  * against the types in `types.ts`; nothing else in the project has to change.
  */
-import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Admin,
@@ -16,6 +15,9 @@ import {
   Partitioners,
   type Producer,
 } from 'kafkajs';
+// A static import (typed in kafkajs-internals.d.ts), so esbuild puts it in the bundle: the images have no
+// node_modules to resolve a runtime require from.
+import kafkajsProtocolErrors from 'kafkajs/src/protocol/error.js';
 import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
 import type {
   DeliveryReport,
@@ -63,13 +65,7 @@ function levelFromLogger(logger: Logger): KafkaLogLevel {
  * errors of the process: the caller either succeeds on a retry or fails with its own error line.
  */
 const RETRIABLE_ANSWERS: ReadonlySet<string> = new Set(
-  (
-    createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as {
-      errorCodes: { message: string; retriable: boolean }[];
-    }
-  ).errorCodes
-    .filter((e) => e.retriable)
-    .map((e) => e.message),
+  kafkajsProtocolErrors.errorCodes.filter((e) => e.retriable).map((e) => e.message),
 );
 
 /** kafkajs log entries become structured pino lines: the message stays the message, the rest are fields. */
