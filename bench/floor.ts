@@ -107,12 +107,12 @@ export async function runFloor(opts: {
     store,
     mode: 'batch',
     ...window,
-    metrics: registerMetrics(registry, ['lateTrades']),
+    metrics: registerMetrics(registry, ['lateTrades', 'replayedEvents']),
   });
   const counter = minuteWindow({
     store,
     ...window,
-    metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates']),
+    metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates', 'replayedEvents']),
   });
   const next = eventSource(opts.profile, 7);
   const runId = Date.now().toString(36);

@@ -10,6 +10,7 @@ export function allMetrics() {
   return registerMetrics(createRegistry(), [
     'lateTrades',
     'windowDuplicates',
+    'replayedEvents',
     'finalizerRuns',
     'finalizerRunDuration',
     'finalizerMinutes',

@@ -1,6 +1,7 @@
 import { bridgeSpec } from '../../functions/bridge/config.ts';
 import { errorTable as bridgeErrorTable } from '../../functions/bridge/errors.ts';
 import { tradeWriterSpec } from '../../functions/trade-writer/config.ts';
+import { deadLetterSpec } from '../../ops/config.ts';
 import { cassandraSpec, schemaSpec } from '../../shared/cassandra/config.ts';
 import { configTable, type Spec } from '../../shared/config/env.ts';
 import { hostSpec } from '../../shared/host/process.ts';
@@ -24,6 +25,7 @@ const configs: Record<string, Spec> = {
   'config:bridge': bridgeSpec,
   'config:kafka': kafkaSpec,
   'config:replay-feed': replayFeedSpec,
+  'config:dlq': deadLetterSpec,
 };
 
 /** Other generated tables (error catalogues). */

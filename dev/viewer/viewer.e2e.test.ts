@@ -86,7 +86,7 @@ beforeAll(async () => {
       store: ks.store,
       mode: 'batch',
       ...horizon,
-      metrics: registerMetrics(writerReg, ['lateTrades']),
+      metrics: registerMetrics(writerReg, ['lateTrades', 'replayedEvents']),
       symbolRefreshMs: 0,
     }),
     { log: quietLog, registry: writerReg },
@@ -95,7 +95,7 @@ beforeAll(async () => {
     minuteWindow({
       store: ks.store,
       ...horizon,
-      metrics: registerMetrics(windowReg, ['lateTrades', 'windowDuplicates']),
+      metrics: registerMetrics(windowReg, ['lateTrades', 'windowDuplicates', 'replayedEvents']),
     }),
     { log: quietLog, registry: windowReg },
   );

@@ -234,7 +234,16 @@ export function minuteFinalizer(
         metrics.finalizerRequests.inc({ origin: req.origin, outcome: 'expired' });
         continue;
       }
-      const live = req.minute >= countersAliveFrom(t) ? await store.liveRow(req.symbol, req.minute) : null;
+      // Where counters may still be written, a minute minute-window never counted (its trades came too
+      // late) gets them now; older minutes have none to correct (range-deleted, never to be written again).
+      const live =
+        req.minute >= countersAliveFrom(t)
+          ? ((await store.liveRow(req.symbol, req.minute)) ?? {
+              minute: req.minute,
+              writes: 0,
+              ...emptySums(),
+            })
+          : null;
       const marks = await store.candleMarks(req.symbol, req.minute, req.minute + MINUTE_MS);
       await finalizeMinute(req.symbol, req.minute, live, marks.get(req.minute), lease, summary, log);
       lease.assert();

@@ -9,6 +9,6 @@ registerFromEnv('minute-window', ({ store, market, registry }) =>
     finalizeHorizonS: market.finalizeHorizonS,
     finalizeLatenessS: market.finalizeLatenessS,
     maxFutureSkewS: market.maxFutureSkewS,
-    metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates']),
+    metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates', 'replayedEvents']),
   }),
 );

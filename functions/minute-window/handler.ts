@@ -1,4 +1,4 @@
-import { acceptancePolicy, fromHttp } from '../../shared/contract/event.ts';
+import { acceptancePolicy, fromHttp, REPLAYED_EXTENSION } from '../../shared/contract/event.ts';
 import type { TradeBatchEvent } from '../../shared/contract/types.ts';
 import type { FunctionDef } from '../../shared/host/types.ts';
 import { type ScaledSums, sumsByMinute } from '../../shared/market/aggregate.ts';
@@ -15,7 +15,7 @@ export interface MinuteWindowDeps extends FinalizeWindowSettings {
   readonly store: MinuteWindowStore;
   /** The acceptance rule's future skew (MAX_FUTURE_SKEW_S); default the contract's. */
   readonly maxFutureSkewS?: number;
-  readonly metrics: Metrics<'lateTrades' | 'windowDuplicates'>;
+  readonly metrics: Metrics<'lateTrades' | 'windowDuplicates' | 'replayedEvents'>;
   readonly now?: () => number;
 }
 
@@ -34,6 +34,7 @@ export function minuteWindow(deps: MinuteWindowDeps): FunctionDef<TradeBatchEven
     name: 'minute-window',
     decode: (headers, body) => fromHttp(headers, body, acceptancePolicy(deps.maxFutureSkewS)),
     async handle(ev) {
+      if (ev.extensions[REPLAYED_EXTENSION] !== undefined) deps.metrics.replayedEvents.inc(labels);
       const accepted = { rejects: ev.rejects, fixes: ev.fixes };
       const cut = finalizeWindowStart(now(), deps);
       const byMinute = sumsByMinute(ev.trades);

@@ -21,6 +21,6 @@ await startFunction({
       finalizeHorizonS: cfg.market.finalizeHorizonS,
       finalizeLatenessS: cfg.market.finalizeLatenessS,
       maxFutureSkewS: cfg.market.maxFutureSkewS,
-      metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates']),
+      metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates', 'replayedEvents']),
     }),
 });

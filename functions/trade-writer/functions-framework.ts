@@ -10,6 +10,6 @@ registerFromEnv('trade-writer', ({ store, market, registry }) =>
     finalizeHorizonS: market.finalizeHorizonS,
     finalizeLatenessS: market.finalizeLatenessS,
     maxFutureSkewS: market.maxFutureSkewS,
-    metrics: registerMetrics(registry, ['lateTrades']),
+    metrics: registerMetrics(registry, ['lateTrades', 'replayedEvents']),
   }),
 );

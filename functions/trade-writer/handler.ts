@@ -1,5 +1,5 @@
 import type { WriteMode } from '../../shared/cassandra/market-store.ts';
-import { acceptancePolicy, fromHttp } from '../../shared/contract/event.ts';
+import { acceptancePolicy, fromHttp, REPLAYED_EXTENSION } from '../../shared/contract/event.ts';
 import type { TradeBatchEvent } from '../../shared/contract/types.ts';
 import type { FunctionDef } from '../../shared/host/types.ts';
 import { type FinalizeWindowSettings, finalizeWindowStart, minuteOf } from '../../shared/market/time.ts';
@@ -23,7 +23,7 @@ export interface TradeWriterDeps extends FinalizeWindowSettings {
   readonly mode: WriteMode;
   /** The acceptance rule's future skew (MAX_FUTURE_SKEW_S); default the contract's. */
   readonly maxFutureSkewS?: number;
-  readonly metrics: Metrics<'lateTrades'>;
+  readonly metrics: Metrics<'lateTrades' | 'replayedEvents'>;
   readonly now?: () => number;
   /** How often one process refreshes a symbol's entry in the `symbols` table. */
   readonly symbolRefreshMs?: number;
@@ -46,6 +46,7 @@ export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent>
     name: 'trade-writer',
     decode: (headers, body) => fromHttp(headers, body, acceptancePolicy(deps.maxFutureSkewS)),
     async handle(ev) {
+      if (ev.extensions[REPLAYED_EXTENSION] !== undefined) deps.metrics.replayedEvents.inc(labels);
       await deps.store.writeTrades(ev.id, ev.trades, ev.receivedms, deps.mode, ev.indices);
       const cut = finalizeWindowStart(now(), deps);
       const minutes = new Set<number>();

@@ -24,6 +24,6 @@ await startFunction({
       finalizeHorizonS: cfg.market.finalizeHorizonS,
       finalizeLatenessS: cfg.market.finalizeLatenessS,
       maxFutureSkewS: cfg.market.maxFutureSkewS,
-      metrics: registerMetrics(registry, ['lateTrades']),
+      metrics: registerMetrics(registry, ['lateTrades', 'replayedEvents']),
     }),
 });

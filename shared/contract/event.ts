@@ -13,6 +13,8 @@ export const CONTENT_TYPE_AVRO = 'application/avro';
 export const DEFAULT_SOURCE = 'urn:market-pipeline:bridge';
 /** Extension carrying the bridge's receive time (Unix ms) for end-to-end latency. */
 export const RECEIVED_EXTENSION = 'receivedms';
+/** Set by `npm run dlq -- replay` on events it writes back from the dead-letter topic (Unix ms). */
+export const REPLAYED_EXTENSION = 'replayedat';
 
 const STANDARD = new Set([
   'specversion',

@@ -79,6 +79,13 @@ export const METRICS = {
     'Trades in minutes older than the finalizer window: stored and finalized on request (trade-writer), not counted live (minute-window)',
     ['function'],
   ),
+  replayedEvents: m(
+    'counter',
+    'function',
+    'mp_replayed_events_total',
+    'Events that came back from the dead-letter topic (npm run dlq -- replay), by function',
+    ['function'],
+  ),
   windowDuplicates: m(
     'counter',
     'function',

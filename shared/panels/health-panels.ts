@@ -53,6 +53,26 @@ export const deadLetters = {
   metrics: ['dispatcherDeadLetters'],
 } as const satisfies PromPanel;
 
+export const replayAndRefinalize = {
+  id: 'replayAndRefinalize',
+  source: 'prometheus',
+  title: 'Dead-letter replay and re-finalization',
+  description:
+    'Replayed dead letters reaching each function (npm run dlq -- replay), finalize requests handled by origin (late: trades older than the window; operator: npm run refinalize) and outcome, in the last 5 minutes, and requests still waiting.',
+  viz: 'line',
+  targets: [
+    { expr: `sum by (function) (${increase('replayedEvents', '5m')})`, legend: 'replayed {{function}}' },
+    {
+      expr: `sum by (origin, outcome) (${increase('finalizerRequests', '5m')})`,
+      legend: 'requests {{origin}} {{outcome}}',
+    },
+    { expr: `max(${gauge('finalizerPendingRequests')})`, legend: 'requests waiting' },
+  ],
+  unit: 'short',
+  decimals: 0,
+  metrics: ['replayedEvents', 'finalizerRequests', 'finalizerPendingRequests'],
+} as const satisfies PromPanel;
+
 export const lastTradeAge = {
   id: 'lastTradeAge',
   source: 'prometheus',
@@ -190,6 +210,7 @@ export const HEALTH_PANELS = [
   tradesPerSecond,
   pipelineLatency,
   deadLetters,
+  replayAndRefinalize,
   lastTradeAge,
   finalizedStaleness,
   consumerLag,

@@ -86,6 +86,7 @@ export const HEALTH_DASHBOARD: DashboardLayout = {
         { panel: 'deadLetters', w: 8, h: 7 },
         { panel: 'functionErrors', w: 8, h: 7 },
         { panel: 'consumerLag', w: 8, h: 7 },
+        { panel: 'replayAndRefinalize', w: 24, h: 7 },
       ],
     },
     {
