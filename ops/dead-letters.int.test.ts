@@ -285,10 +285,10 @@ describe('a Cassandra outage longer than the retry budget, then npm run dlq', ()
         ).toEqual(exact);
         const live = (await ks.store.liveRow(s, m))!;
         expect([live.trades, live.volumeE8, live.priceE8, live.notionalE6]).toEqual([
-          Number(r.trades),
-          Number(r.volume_e8),
-          Number(r.price_e8),
-          Number(r.notional_e6),
+          BigInt(String(r.trades)),
+          BigInt(String(r.volume_e8)),
+          BigInt(String(r.price_e8)),
+          BigInt(String(r.notional_e6)),
         ]);
       }
     }

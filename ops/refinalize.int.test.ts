@@ -78,7 +78,7 @@ describe('npm run refinalize', () => {
     }).toEqual(want);
     expect(r.revision).toBe(2);
     const live = (await ks.store.liveRow('MSFT', M))!;
-    expect([live.trades, live.volumeE8]).toEqual([2, 3e8]);
+    expect([live.trades, live.volumeE8]).toEqual([2n, 300_000_000n]);
     expect(await ks.store.finalizeRequests()).toEqual([]);
   });
 });
