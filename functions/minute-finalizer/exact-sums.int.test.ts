@@ -45,9 +45,9 @@ describe('64-bit exact sums at 300,000 trades in one minute', () => {
         receivedAtMs: clock,
       });
       events.push(ev);
-      ev.trades.forEach((t, idx) =>
-        rows.push({ tradeTime: t.t, eventId: ev.id, idx, price: t.p, volume: t.v }),
-      );
+      ev.trades.forEach((t, idx) => {
+        rows.push({ tradeTime: t.t, eventId: ev.id, idx, price: t.p, volume: t.v });
+      });
     }
     for (let i = 0; i < events.length; i += 8) {
       await Promise.all(events.slice(i, i + 8).map((ev) => win.handle(ev, { log: quietLog })));
