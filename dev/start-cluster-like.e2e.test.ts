@@ -63,7 +63,10 @@ function settingsOf(name: Name): Record<string, string> {
 const pidOf = (name: Name) =>
   descendants(child!.pid!).find((p) => {
     try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(join(repoRoot, ENTRY[name]));
+      const [entry, ...args] = ENTRY[name];
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').endsWith(
+        `${[join(repoRoot, entry), ...args].join('\0')}\0`,
+      );
     } catch {
       return false;
     }

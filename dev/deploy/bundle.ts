@@ -18,9 +18,10 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 
 /** Every deployable and its entry point. The image and the manifests use the same names. */
 export const ENTRIES = {
-  'trade-writer': 'functions/trade-writer/main.ts',
-  'minute-window': 'functions/minute-window/main.ts',
-  'minute-finalizer': 'functions/minute-finalizer/main.ts',
+  // The one function entry, with the function's name built in (FUNCTION_NAME) below.
+  'trade-writer': 'functions/main.ts',
+  'minute-window': 'functions/main.ts',
+  'minute-finalizer': 'functions/main.ts',
   bridge: 'functions/bridge/main.ts',
   schema: 'shared/cassandra/schema-cli.ts',
 } as const;
@@ -75,6 +76,9 @@ export async function bundle(name: Deployable, outRoot = join(repoRoot, 'dist'))
   await build({
     absWorkingDir: repoRoot,
     entryPoints: [ENTRIES[name]],
+    ...(ENTRIES[name] === 'functions/main.ts'
+      ? { define: { 'process.env.FUNCTION_NAME': JSON.stringify(name) } }
+      : {}),
     outfile: join(dir, 'main.js'),
     bundle: true,
     platform: 'node',

@@ -57,15 +57,15 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-/** Entry point of each service, relative to the repo root. */
-export const SERVICE_ENTRIES: Record<ServiceName, string> = {
-  'trade-writer': 'functions/trade-writer/main.ts',
-  'minute-window': 'functions/minute-window/main.ts',
-  'minute-finalizer': 'functions/minute-finalizer/main.ts',
-  dispatcher: 'dev/dispatcher/main.ts',
-  bridge: 'functions/bridge/main.ts',
-  'replay-feed': 'dev/replay-feed/main.ts',
-  viewer: 'dev/viewer/main.ts',
+/** Entry point of each service (relative to the repo root) and its arguments. */
+export const SERVICE_ENTRIES: Record<ServiceName, readonly [entry: string, ...args: string[]]> = {
+  'trade-writer': ['functions/main.ts', 'trade-writer'],
+  'minute-window': ['functions/main.ts', 'minute-window'],
+  'minute-finalizer': ['functions/main.ts', 'minute-finalizer'],
+  dispatcher: ['dev/dispatcher/main.ts'],
+  bridge: ['functions/bridge/main.ts'],
+  'replay-feed': ['dev/replay-feed/main.ts'],
+  viewer: ['dev/viewer/main.ts'],
 };
 export const SERVICE_ORDER: ServiceName[] = [
   'trade-writer',
@@ -84,7 +84,7 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       ? false
       : opts.only
         ? opts.only.includes(n)
-        : existsSync(resolve(repoRoot, SERVICE_ENTRIES[n])),
+        : existsSync(resolve(repoRoot, SERVICE_ENTRIES[n][0])),
   );
   const ports = {} as Record<ServiceName, number>;
   for (const n of SERVICE_ORDER) ports[n] = opts.ports?.[n] || (await freePort());
@@ -155,7 +155,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       const s = new Service(
         {
           name: n,
-          entry: SERVICE_ENTRIES[n],
+          entry: SERVICE_ENTRIES[n][0],
+          args: SERVICE_ENTRIES[n].slice(1),
           url: urls[n],
           env: { ...common, ...own[n], ...opts.serviceEnv?.[n] },
         },

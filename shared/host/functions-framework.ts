@@ -1,12 +1,13 @@
 import * as ff from '@google-cloud/functions-framework';
-import type { Registry } from 'prom-client';
 import { createCassandraClient } from '../cassandra/client.ts';
-import { loadCassandraConfig } from '../cassandra/config.ts';
 import { MarketStore } from '../cassandra/market-store.ts';
+import { type Env, loadedSettings } from '../config/env.ts';
 import { CONTENT_TYPE_AVRO } from '../contract/event.ts';
-import { loadMarketConfig, type MarketConfig } from '../market/config.ts';
-import { createLogger, type Logger } from '../observability/logger.ts';
+import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
+import { connectWithRetry } from '../retry/backoff.ts';
+import type { DefinedFunction } from './define.ts';
+import { loadFunctionConfig, loadOrExit } from './process.ts';
 import type { FunctionDef, HeaderMap } from './types.ts';
 
 /**
@@ -35,24 +36,36 @@ export function registerWithFunctionsFramework<E>(def: FunctionDef<E>, log: Logg
   });
 }
 
-export interface FrameworkDeps {
-  readonly store: MarketStore;
-  readonly market: MarketConfig;
-  readonly registry: Registry;
-}
-
 /**
- * Registration for `functions-framework --target=<name>`: reads the same configuration as the fastify main and
- * hands the handler its store.
+ * Registers a defined function for `functions-framework --target=<name>`: the same settings as the process
+ * entry (Cassandra secrets from files included), the Cassandra connect retried, and events held until it is
+ * up rather than failed.
  */
-export function registerFromEnv<E>(name: string, build: (deps: FrameworkDeps) => FunctionDef<E>): void {
-  const market = loadMarketConfig();
-  const store = new MarketStore(
-    createCassandraClient(loadCassandraConfig(), { applicationName: name }),
-    market,
-  );
+export function registerDefinedFunction(def: DefinedFunction, env: Env = process.env): void {
+  const cfg = loadOrExit(def.name, () => loadFunctionConfig(def, env));
+  const log = createLogger(def.name);
+  registerSecret(cfg.cassandra.password);
+  const client = createCassandraClient(cfg.cassandra, { applicationName: def.name });
+  const connected = connectWithRetry(() => client.connect(), {
+    stopped: () => false,
+    onRetry: (attempt, err, waitMs) =>
+      log.warn({ attempt, waitMs, err: err.message }, 'Cassandra not reachable yet, retrying'),
+  });
+  const fn = cfg.build({
+    store: new MarketStore(client, cfg.market),
+    market: cfg.market,
+    registry: createRegistry({ service: def.name }),
+  });
   registerWithFunctionsFramework(
-    build({ store, market, registry: createRegistry({ service: name }) }),
-    createLogger(name),
+    {
+      ...fn,
+      name: def.name,
+      handle: async (event, ctx) => {
+        await connected;
+        return fn.handle(event, ctx);
+      },
+    },
+    log,
   );
+  log.info({ settings: loadedSettings() }, `${def.name} registered with the functions framework`);
 }

@@ -1,14 +1,15 @@
 import type cassandra from 'cassandra-driver';
 import type { Registry } from 'prom-client';
 import { createCassandraClient } from '../cassandra/client.ts';
-import type { CassandraConfig } from '../cassandra/config.ts';
+import { type CassandraConfig, loadCassandraConfig } from '../cassandra/config.ts';
 import { MarketStore } from '../cassandra/market-store.ts';
-import { ConfigError, loadedSettings, type Setting } from '../config/env.ts';
+import { ConfigError, type Env, loadConfig, loadedSettings, type Setting } from '../config/env.ts';
 import * as p from '../config/parsers.ts';
-import type { MarketConfig } from '../market/config.ts';
+import { loadMarketConfig, type MarketConfig } from '../market/config.ts';
 import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
 import { connectWithRetry } from '../retry/backoff.ts';
+import type { DefinedFunction } from './define.ts';
 import { createFunctionHost } from './server.ts';
 import type { FunctionDef } from './types.ts';
 
@@ -112,4 +113,26 @@ export async function startFunction<E>(
     });
   }
   return { port, stop };
+}
+
+/** The settings a function process reads: host, Cassandra, market, and the function's own. */
+export function loadFunctionConfig(def: DefinedFunction, env: Env) {
+  return {
+    host: loadConfig(hostSpec, env),
+    cassandra: loadCassandraConfig(env),
+    market: loadMarketConfig(env),
+    build: def.configure(env),
+  };
+}
+
+/** Runs a defined function as its own process behind the fastify host (what Knative deploys). */
+export async function runFunction(def: DefinedFunction, env: Env = process.env) {
+  const cfg = loadOrExit(def.name, () => loadFunctionConfig(def, env));
+  return startFunction({
+    name: def.name,
+    host: cfg.host,
+    cassandra: cfg.cassandra,
+    market: cfg.market,
+    build: ({ store, registry }) => cfg.build({ store, market: cfg.market, registry }),
+  });
 }

@@ -1,0 +1,17 @@
+import { defineFunction } from '../../shared/host/define.ts';
+import { registerMetrics } from '../../shared/observability/metrics.ts';
+import { tradeWriterSpec } from './config.ts';
+import { tradeWriter } from './handler.ts';
+
+export default defineFunction({
+  name: 'trade-writer',
+  spec: tradeWriterSpec,
+  build: ({ store, market, own, registry }) =>
+    tradeWriter({
+      store,
+      mode: own.writeMode,
+      finalizeHorizonS: market.finalizeHorizonS,
+      finalizeLatenessS: market.finalizeLatenessS,
+      metrics: registerMetrics(registry, ['lateTrades', 'replayedEvents']),
+    }),
+});
