@@ -72,7 +72,11 @@ describe('functions-framework CLI', () => {
       if (child.exitCode !== null || Date.now() > deadline)
         throw new Error(`functions-framework did not take the event (last status ${status}):\n${output}`);
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', headers, body });
+        const res = await fetch(`http://127.0.0.1:${port}/`, {
+          method: 'POST',
+          headers,
+          body: new Uint8Array(body),
+        });
         status = res.status;
       } catch {
         // not listening yet
