@@ -8,13 +8,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { readVersions } from '../dev/versions/versions.ts';
 import { repoRoot } from '../test/fixtures.ts';
 import { checkAll, parseDocs, podSpec, secretProblems } from './policy.ts';
 
 const tools = process.env.MARKET_TOOLS_DIR ?? join(repoRoot, '.cache', 'tools');
 const kubeconform = join(tools, 'bin', 'kubeconform');
 const schemas = join(tools, 'k8s-schemas');
-const KUBERNETES_VERSION = '1.34.0';
+// Schemas of the pinned Kubernetes minor (versions.yaml; kubernetes-validate ships x.y.0 per minor).
+const KUBERNETES_VERSION = readVersions().kubernetes?.replace(/^(\d+\.\d+)\..*$/, '$1.0') as string;
 const overlays = readdirSync(join(repoRoot, 'knative', 'overlays')).sort();
 
 function render(dir: string): string {

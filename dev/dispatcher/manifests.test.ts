@@ -192,6 +192,21 @@ spec: { topic: dead, numPartitions: 3, bootstrapServers: [b:9092], contentMode: 
     ]);
     expect(() => parseManifests(sink('structured'))).toThrow(/only contentMode binary/);
   });
+
+  it('takes the partitions of a KafkaSink without numPartitions from the KafkaTopic that owns its topic', () => {
+    const text = `
+apiVersion: eventing.knative.dev/v1alpha1
+kind: KafkaSink
+metadata: { name: dls, namespace: ns }
+spec: { topic: dead, bootstrapServers: [b:9092], contentMode: binary }
+---
+apiVersion: kafka.strimzi.io/v1
+kind: KafkaTopic
+metadata: { name: dead, namespace: kafka }
+spec: { partitions: 3, replicas: 1 }`;
+    expect(parseManifests(text).kafkaSinks[0]?.numPartitions).toBe(3);
+    expect(parseManifests(text.split('---')[0] as string).kafkaSinks[0]?.numPartitions).toBe(1);
+  });
 });
 
 describe('the checked-in knative/ manifests', () => {

@@ -64,7 +64,8 @@ export interface KafkaSinkManifest {
   readonly name: string;
   readonly namespace: string;
   readonly topic: string;
-  /** Used when the dispatcher creates the topic, as the KafkaSink controller does. */
+  /** Partitions of the topic the dispatcher creates: the sink's own `numPartitions` or, as in the cluster
+   * where the topic is owned by a Strimzi KafkaTopic, that KafkaTopic's `partitions`. */
   readonly numPartitions: number;
 }
 
@@ -332,7 +333,7 @@ function kafkaSink(doc: Obj, name: string, namespace: string, p: Problems): Kafk
     // The dispatcher writes dead letters in binary mode only; refusing beats silently differing from prod.
     p.add(where, 'only contentMode binary is emulated locally');
   }
-  let numPartitions = 1;
+  let numPartitions: number | undefined;
   if (spec.numPartitions !== undefined) {
     if (
       typeof spec.numPartitions === 'number' &&
@@ -342,7 +343,7 @@ function kafkaSink(doc: Obj, name: string, namespace: string, p: Problems): Kafk
       numPartitions = spec.numPartitions;
     } else p.add(where, 'spec.numPartitions must be an integer >= 1');
   }
-  return topic ? { kind: 'KafkaSink', name, namespace, topic, numPartitions } : undefined;
+  return topic ? { kind: 'KafkaSink', name, namespace, topic, numPartitions: numPartitions ?? 0 } : undefined;
 }
 
 /** Parses multi-document YAML (as `kubectl kustomize` prints it); objects of other kinds are ignored. */
@@ -351,6 +352,7 @@ export function parseManifests(text: string, opts: { defaultNamespace?: string }
   const kafkaSources: KafkaSourceManifest[] = [];
   const pingSources: PingSourceManifest[] = [];
   const kafkaSinks: KafkaSinkManifest[] = [];
+  const topicPartitions = new Map<string, number>();
   for (const [i, d] of parseAllDocuments(text).entries()) {
     if (!('errors' in d) || d.errors.length > 0) {
       const errs = 'errors' in d ? d.errors.map((e) => e.message).join('; ') : 'unreadable';
@@ -369,6 +371,12 @@ export function parseManifests(text: string, opts: { defaultNamespace?: string }
     const name = typeof meta.name === 'string' ? meta.name : undefined;
     const namespace =
       typeof meta.namespace === 'string' ? meta.namespace : (opts.defaultNamespace ?? 'default');
+    if (kind === 'KafkaTopic' && apiVersion.startsWith('kafka.strimzi.io/') && name) {
+      const partitions = isObj(doc.spec) ? doc.spec.partitions : undefined;
+      if (typeof partitions === 'number' && Number.isInteger(partitions) && partitions >= 1)
+        topicPartitions.set(name, partitions);
+      continue;
+    }
     const known =
       (kind === 'KafkaSource' && apiVersion.startsWith('sources.knative.dev/')) ||
       (kind === 'PingSource' && apiVersion.startsWith('sources.knative.dev/')) ||
@@ -396,7 +404,10 @@ export function parseManifests(text: string, opts: { defaultNamespace?: string }
     seen.add(o.name);
   }
   if (p.list.length > 0) throw new ManifestError(p.list);
-  return { kafkaSources, pingSources, kafkaSinks };
+  const sinks = kafkaSinks.map((k) =>
+    k.numPartitions > 0 ? k : { ...k, numPartitions: topicPartitions.get(k.topic) ?? 1 },
+  );
+  return { kafkaSources, pingSources, kafkaSinks: sinks };
 }
 
 export type Renderer = 'auto' | 'kubectl' | 'files';

