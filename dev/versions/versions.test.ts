@@ -103,6 +103,9 @@ describe('compatibility.yaml (upstream facts, each with its source)', () => {
     expect(compatibilityProblems({ ...v, strimzi: '1.2.0' }, compat, strimziApis)).toEqual([
       expect.stringMatching(/strimzi 1\.2\.0 does not support Kafka 4\.1\.1/),
     ]);
+    expect(compatibilityProblems({ ...v, strimzi: '1.0.1' }, compat, strimziApis)).toEqual([
+      expect.stringMatching(/strimzi 1\.0\.1: io\.strimzi:api is not on Maven Central/),
+    ]);
     expect(compatibilityProblems({ ...v, kubernetes: '1.33.5' }, compat, strimziApis)).toEqual([
       expect.stringMatching(/knative 1\.23\.0 needs Kubernetes >= 1\.34\.0/),
     ]);
