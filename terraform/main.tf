@@ -23,8 +23,11 @@ locals {
     "enable-oslogin"         = "FALSE"
   }
 
-  # Minimal roles a node needs to ship logs and metrics; nothing that can read or change other resources.
+  # Minimal roles a node needs to ship logs and metrics and to pull the app's images (the kubelet's
+  # credential provider, ansible/roles/node_prep, trades the node's metadata token for registry access);
+  # nothing that can change other resources.
   node_roles = toset([
+    "roles/artifactregistry.reader",
     "roles/logging.logWriter",
     "roles/monitoring.metricWriter",
     "roles/monitoring.viewer",
