@@ -202,6 +202,25 @@ describe('what the overlays say', () => {
     for (const k of docs.filter((o) => o.kind === 'KafkaSink')) expect(topics).toContain(k.spec.topic);
   });
 
+  it.each(overlays)(
+    '%s: the dead-letter topic is owned by its KafkaTopic (the KafkaSink creates no topic)',
+    (overlay) => {
+      const docs = docsOf(overlay);
+      for (const k of docs.filter((o) => o.kind === 'KafkaSink')) {
+        // With numPartitions/replicationFactor the controller creates the topic itself, as the sink's user
+        // (whose ACLs lack Create), and deletes it with the sink.
+        expect(k.spec.numPartitions, k.metadata.name).toBeUndefined();
+        expect(k.spec.replicationFactor, k.metadata.name).toBeUndefined();
+        const topic = docs.find((o) => o.kind === 'KafkaTopic' && o.metadata.name === k.spec.topic);
+        expect(topic?.metadata.labels['strimzi.io/cluster']).toBe('market');
+      }
+      // No Kafka user may create or delete topics: topics exist only as KafkaTopics.
+      for (const u of docs.filter((o) => o.kind === 'KafkaUser'))
+        for (const a of u.spec.authorization.acls)
+          expect(a.operations).not.toEqual(expect.arrayContaining(['Create']));
+    },
+  );
+
   it('local: one Cassandra node, one Kafka node, no authentication', () => {
     expect(find('local', 'StatefulSet', 'cassandra')?.spec.replicas).toBe(1);
     expect(find('local', 'KafkaNodePool', 'combined')?.spec.replicas).toBe(1);

@@ -3,10 +3,14 @@
  * here needs a cluster or a registry.
  */
 import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../../test/fixtures.ts';
 import { DeployError, objectsOf, plan, renderOverlay, renderSecrets, secretTemplates } from './deploy.ts';
+import { contentTag } from './image.ts';
 
 // Each case runs the real command (tsx start + kubectl kustomize): seconds, not milliseconds.
 vi.setConfig({ testTimeout: 60_000 });
@@ -79,6 +83,41 @@ describe('npm run deploy -- <function> --dry-run', () => {
     expect(r.stdout).toContain('$ kubectl delete job cassandra-schema -n market --ignore-not-found');
     expect(r.stdout).toContain('image: registry.example/market/market-pipeline/schema:t1');
   });
+
+  it('tags an image with a digest of its content: a changed build gets a new tag, an identical one the same', () => {
+    const r = deploy(['trade-writer', '--dry-run'], {
+      IMAGE_REGISTRY: 'registry.example/market',
+      IMAGE_BUILDER: 'podman',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const dockerfile = readFileSync(join(repoRoot, 'Dockerfile'), 'utf8');
+    const bundle = join(repoRoot, 'dist', 'trade-writer');
+    const tag = contentTag(bundle, dockerfile);
+    expect(tag).toMatch(/^c-[0-9a-f]{20}$/);
+    expect(r.stdout).toContain(`-t registry.example/market/market-pipeline/trade-writer:${tag} .`);
+    expect(r.stdout).toContain(`image: registry.example/market/market-pipeline/trade-writer:${tag}`);
+    // Two uncommitted builds that differ in one byte (git would call both <sha>-dirty) get two tags.
+    const copy = mkdtempSync(join(tmpdir(), 'bundle-'));
+    cpSync(bundle, copy, { recursive: true });
+    expect(contentTag(copy, dockerfile)).toBe(tag);
+    writeFileSync(join(copy, 'main.js'), `${readFileSync(join(copy, 'main.js'), 'utf8')}\n// changed\n`);
+    expect(contentTag(copy, dockerfile)).not.toBe(tag);
+    expect(contentTag(bundle, `${dockerfile}\n# changed`)).not.toBe(tag);
+  });
+
+  it('images: every image built for linux/amd64 and pushed under one tag, printed for the apps role', () => {
+    const r = deploy(['images', '--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    for (const name of ['trade-writer', 'minute-window', 'minute-finalizer', 'bridge', 'schema']) {
+      const image = `registry.example/market/market-pipeline/${name}:t1`;
+      expect(r.stdout).toContain(
+        `$ podman build --platform linux/amd64 -f Dockerfile --build-arg FUNCTION=${name} -t ${image} .`,
+      );
+      expect(r.stdout).toContain(`$ podman push ${image}`);
+    }
+    expect(r.stdout).toContain('$ echo IMAGE_TAG=t1');
+    // The dry run makes all five bundles (each a few seconds of esbuild).
+  }, 300_000);
 
   it('refuses without IMAGE_REGISTRY, and names an unknown deployable', () => {
     const noRegistry = deploy(['trade-writer', '--dry-run'], {});

@@ -5,13 +5,15 @@
  *   npm run deploy -- trade-writer                 bundle, image build + push, apply only its objects
  *   npm run deploy -- bridge --overlay local       same for the bridge, from another overlay
  *   npm run deploy -- schema                       re-runs the Cassandra schema Job (delete + apply)
+ *   npm run deploy -- images                       bundle, build and push every image under one tag, print
+ *                                                  IMAGE_TAG=<tag> (what the Ansible apps role deploys first)
  *   npm run deploy -- scale trade-writer --min 1 --max 6
  *   npm run deploy -- secrets [--overlay gcp]      Secrets from env vars (knative/secrets/*.template.yaml)
  *   add --dry-run to print every step instead of running it (nothing is built, pushed or applied; the bundle
  *   is made, and its content digest printed: the image tests build the same files into their image)
  *
  * Environment: IMAGE_REGISTRY (e.g. `europe-docker.pkg.dev/proj/market`; required to build), IMAGE_TAG
- * (default: git commit, `-dirty` when the tree has changes), KUBE_CONTEXT (default: kubectl's current),
+ * (default: a digest of the image's content, `c-<hex>`: see contentTag), KUBE_CONTEXT (default: kubectl's current),
  * IMAGE_BUILDER (podman|buildah|docker; default: the first one found that works).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,7 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ENTRIES, isDeployable, repoRoot } from './bundle.ts';
-import { buildCommand, contentDigest } from './image.ts';
+import { buildCommand, contentDigest, contentTag, releaseTag } from './image.ts';
 
 export const FUNCTIONS = ['trade-writer', 'minute-window', 'minute-finalizer'] as const;
 export type KnativeFunction = (typeof FUNCTIONS)[number];
@@ -102,24 +104,14 @@ export function podContainers(o: K8sObject): any[] {
   return spec ? [...(spec.initContainers ?? []), ...(spec.containers ?? [])] : [];
 }
 
-export function gitTag(): string {
-  try {
-    const sha = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-    }).trim();
-    const dirty = execFileSync(
-      'git',
-      ['status', '--porcelain', '--', 'functions', 'shared', 'package-lock.json'],
-      {
-        cwd: repoRoot,
-        encoding: 'utf8',
-      },
-    ).trim();
-    return dirty ? `${sha}-dirty` : sha;
-  } catch {
-    return 'dev';
-  }
+/** Bundles `name` into dist/<name> now (the tag is a digest of the bundle) and returns its content tag. */
+export function bundleAndTag(name: string): string {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'dev/deploy/bundle.ts', name], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (r.status !== 0) throw new DeployError(`bundle ${name} failed (exit ${r.status ?? r.signal})`);
+  return contentTag(join(repoRoot, 'dist', name), readFileSync(join(repoRoot, 'Dockerfile'), 'utf8'));
 }
 
 const works = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
@@ -159,7 +151,7 @@ export function deploySteps(name: string, opts: Options, builder: string | undef
     );
   if (!builder && !opts.dryRun) throw new DeployError('no image builder: install podman, buildah or docker');
   const tool = builder ?? 'docker';
-  const image = `${registry}/${imageRepository(name)}:${opts.env.IMAGE_TAG ?? gitTag()}`;
+  const image = `${registry}/${imageRepository(name)}:${opts.env.IMAGE_TAG || bundleAndTag(name)}`;
   const objects = objectsOf(renderOverlay(opts.overlay), name, image);
   const steps: Step[] = [
     { what: `bundle ${name}`, cmd: ['node', '--import', 'tsx', 'dev/deploy/bundle.ts', name], bundles: name },
@@ -207,6 +199,39 @@ export function deploySteps(name: string, opts: Options, builder: string | undef
       cmd: kubectl(opts, 'rollout', 'status', `deployment/${name}`, '-n', 'market', '--timeout=300s'),
     });
   }
+  return steps;
+}
+
+/**
+ * Every image, bundled, built and pushed under one tag (a digest of their content tags, or IMAGE_TAG): the
+ * first deploy's images, which the Ansible apps role then deploys with IMAGE_TAG=<that tag>.
+ */
+export function imagesSteps(opts: Options, builder: string | undefined): Step[] {
+  const registry = opts.env.IMAGE_REGISTRY?.replace(/\/+$/, '');
+  if (!registry)
+    throw new DeployError(
+      'IMAGE_REGISTRY is not set (e.g. IMAGE_REGISTRY=europe-docker.pkg.dev/proj/market)',
+    );
+  if (!builder && !opts.dryRun) throw new DeployError('no image builder: install podman, buildah or docker');
+  const tool = builder ?? 'docker';
+  const names = Object.keys(ENTRIES);
+  const tag = opts.env.IMAGE_TAG || releaseTag(names.map((n) => bundleAndTag(n)));
+  const steps: Step[] = names.flatMap((name) => {
+    const image = `${registry}/${imageRepository(name)}:${tag}`;
+    return [
+      {
+        what: `bundle ${name}`,
+        cmd: ['node', '--import', 'tsx', 'dev/deploy/bundle.ts', name],
+        bundles: name,
+      },
+      { what: `build image ${image}`, cmd: buildCommand(tool, name, image) },
+      { what: `push ${image}`, cmd: [tool, 'push', image] },
+    ];
+  });
+  steps.push({
+    what: `print the tag (export it for ansible-playbook apps.yml)`,
+    cmd: ['echo', `IMAGE_TAG=${tag}`],
+  });
   return steps;
 }
 
@@ -326,7 +351,7 @@ export function parseArgs(
   const [target, name] = rest;
   if (!target)
     throw new DeployError(
-      `usage: npm run deploy -- <${Object.keys(ENTRIES).join('|')}|scale <function>|secrets> [--overlay gcp|local] [--dry-run]`,
+      `usage: npm run deploy -- <${Object.keys(ENTRIES).join('|')}|images|scale <function>|secrets> [--overlay gcp|local] [--dry-run]`,
     );
   return {
     target,
@@ -351,6 +376,7 @@ export function plan(
     return { steps: scaleSteps(name, opts), opts };
   }
   if (target === 'secrets') return { steps: secretSteps(opts), opts };
+  if (target === 'images') return { steps: imagesSteps(opts, detectBuilder(env)), opts };
   return { steps: deploySteps(target, opts, detectBuilder(env)), opts };
 }
 

@@ -53,3 +53,18 @@ export function contentDigest(dir: string, keep: (rel: string) => boolean = ship
   }
   return `sha256:${h.digest('hex')}`;
 }
+
+/**
+ * The tag of an image: a digest of what it holds (the shipped bundle files and the Dockerfile that wraps
+ * them), so every different build gets a different tag and an identical rebuild the same one. A git-commit
+ * tag would name two different uncommitted builds alike, and the second deploy would apply an unchanged spec.
+ */
+export function contentTag(bundleDir: string, dockerfile: string): string {
+  const h = createHash('sha256').update(contentDigest(bundleDir)).update('\0').update(dockerfile);
+  return `c-${h.digest('hex').slice(0, 20)}`;
+}
+
+/** One tag for a set of images pushed together (`npm run deploy -- images`): a digest of their own tags. */
+export function releaseTag(tags: readonly string[]): string {
+  return `c-${createHash('sha256').update(tags.join('\n')).digest('hex').slice(0, 20)}`;
+}

