@@ -3,7 +3,7 @@
 // roles this file checks that every object's namespace and CRD exist before it is applied, that every Secret
 // a workload, source, sink or KafkaUser references is created by a step (from inputs preflight refuses to
 // miss, one line each naming the fix), and that every image is the registry variable's or a pinned one.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -37,8 +37,12 @@ function renderApps(liveImages: Record<string, string>) {
   const dir = mkdtempSync(path.join(tmpdir(), 'apps-render-'));
   const res0 = run('cp', ['-r', path.join(repoRoot, 'knative'), path.join(dir, 'knative')]);
   expect(res0.status, res0.output).toBe(0);
-  // The playbook lives in playbooks/ so that group_vars (versions, secret templates) load as in a deploy.
-  const playbook = path.join(ansibleDir, 'playbooks', `.render-${process.pid}-${Date.now()}.yml`);
+  // The playbook sits next to a link to playbooks/group_vars, so versions and secret templates load as in a
+  // deploy (market_repo_root, which group_vars derive from the playbook's place, is given).
+  const playbooks = path.join(dir, 'playbooks');
+  mkdirSync(playbooks);
+  symlinkSync(path.join(ansibleDir, 'playbooks', 'group_vars'), path.join(playbooks, 'group_vars'));
+  const playbook = path.join(playbooks, 'render.yml');
   writeFileSync(
     playbook,
     [
@@ -59,19 +63,16 @@ function renderApps(liveImages: Record<string, string>) {
     vars,
     JSON.stringify({
       apps_render_dir: dir,
+      market_repo_root: repoRoot,
       apps_live_images: liveImages,
       ansible_python_interpreter: tool.python,
     }),
   );
-  try {
-    const res = run(tool.ansiblePlaybook, ['-i', 'localhost,', playbook, '-e', `@${vars}`], {
-      cwd: ansibleDir,
-      env: ansibleEnv({ IMAGE_REGISTRY: REGISTRY, IMAGE_TAG: TAG }),
-    });
-    expect(res.status, res.output).toBe(0);
-  } finally {
-    run('rm', ['-f', playbook]);
-  }
+  const res = run(tool.ansiblePlaybook, ['-i', 'localhost,', playbook, '-e', `@${vars}`], {
+    cwd: ansibleDir,
+    env: ansibleEnv({ IMAGE_REGISTRY: REGISTRY, IMAGE_TAG: TAG }),
+  });
+  expect(res.status, res.output).toBe(0);
   const file = (f: string) => readFileSync(path.join(dir, 'rendered', f), 'utf8');
   return {
     namespaces: docs(file('namespaces.yaml')),
