@@ -117,7 +117,9 @@ export function compatibilityProblems(v: Versions, c: Compat, strimziApis: reado
         out.push(`strimzi ${v.strimzi} does not serve ${api} (it serves ${strimzi.api_versions.join(', ')})`);
     }
     if (strimzi.maven_central !== true)
-      out.push(`strimzi ${v.strimzi}: io.strimzi:api is not on Maven Central (the offline CRD schemas need it)`);
+      out.push(
+        `strimzi ${v.strimzi}: io.strimzi:api is not on Maven Central (the offline CRD schemas need it)`,
+      );
     if (strimzi.kubernetes_min && !versionAtLeast(k8s, strimzi.kubernetes_min))
       out.push(`strimzi ${v.strimzi} needs Kubernetes >= ${strimzi.kubernetes_min}, pinned ${k8s}`);
   }
