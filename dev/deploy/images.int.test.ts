@@ -120,7 +120,13 @@ beforeAll(async () => {
 afterAll(() => {
   for (const c of started) spawnSync('podman', ['rm', '-f', '-t', '2', c]);
   // Earlier builds of these tags, now untagged: only ours (by label); the tagged images stay for reuse.
-  spawnSync('podman', ['image', 'prune', '-f', '--filter', 'label=org.opencontainers.image.source=market-pipeline']);
+  spawnSync('podman', [
+    'image',
+    'prune',
+    '-f',
+    '--filter',
+    'label=org.opencontainers.image.source=market-pipeline',
+  ]);
   for (const c of cleanups) c();
 });
 
