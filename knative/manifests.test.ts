@@ -279,7 +279,8 @@ describe('what the overlays say', () => {
         ]),
     );
     expect(acls).toEqual({
-      bridge: ['topic:market:Describe+Write'],
+      // DescribeConfigs: the bridge sizes its batches from the topic's max.message.bytes.
+      bridge: ['topic:market:Describe+DescribeConfigs+Write'],
       'trade-writer': ['group:trade-writer:Read', 'topic:market:Describe+Read'],
       'minute-window': ['group:minute-window:Read', 'topic:market:Describe+Read'],
       'dead-letters': ['topic:market-dead-letters:Describe+Write'],

@@ -105,7 +105,7 @@ export const bridgeSpec = {
   }),
   batchMaxBytes: setting({
     env: 'BRIDGE_BATCH_MAX_BYTES',
-    doc: 'Most bytes per Kafka send (stay below the broker message.max.bytes)',
+    doc: 'Most record bytes per Kafka send; the topic max.message.bytes (read at connect) lowers it further',
     parse: p.int({ min: 1024, max: 64 * MiB }),
     default: MiB,
   }),

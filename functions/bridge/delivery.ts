@@ -22,6 +22,8 @@ import type { DiskSpool, SpoolCursor } from './spool.ts';
 export interface RecordSink {
   /** Resolves when Kafka acknowledged every record (acks=all); rejects on failure. */
   send(records: readonly OutRecord[]): Promise<void>;
+  /** The most record bytes (`recordBytes`) one send may hold, when the sink knows (the topic's limit). */
+  readonly maxBatchBytes?: number | undefined;
 }
 
 export interface DeliveryHooks {
@@ -177,7 +179,11 @@ export class Delivery {
   }
 
   private take(): Batch | undefined {
-    const { maxBatchRecords, maxBatchBytes } = this.opts;
+    const { maxBatchRecords } = this.opts;
+    const maxBatchBytes = Math.min(
+      this.opts.maxBatchBytes,
+      this.opts.sink.maxBatchBytes ?? Number.POSITIVE_INFINITY,
+    );
     if (this.queued > 0) {
       const records: OutRecord[] = [];
       let bytes = 0;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { buildTradeBatchEvent, decodeFrame, toKafkaRecord } from '../../shared/contract/index.ts';
 import type { KafkaClient, OutgoingRecord, RecordProducer } from '../../shared/kafka/index.ts';
 import { KafkaSink, producerStateLost } from './kafka-sink.ts';
 import type { OutRecord } from './record.ts';
@@ -75,5 +76,68 @@ describe('KafkaSink', () => {
     expect(made[1]!.sent[0]![0]).toMatchObject({ key: 'AAPL', timestampMs: 1_700_000_000_000 });
     await sink.close();
     await expect(sink.send([rec])).rejects.toThrow(/closed/);
+  });
+
+  it('sizes batches from the topic limit and splits what the broker refuses as too large, down to one trade', async () => {
+    const limit = 400;
+    const sent: OutgoingRecord[][] = [];
+    const client = {
+      clientId: 'fake',
+      async admin() {
+        return {
+          ensureTopic: async () => false,
+          topicConfig: async () => ({ 'max.message.bytes': String(limit) }),
+          close: async () => {},
+        };
+      },
+      async producer(): Promise<RecordProducer> {
+        return {
+          async send(_topic, records) {
+            if (records.reduce((n, r) => n + (r.value?.length ?? 0), 0) > limit)
+              throw { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE' };
+            sent.push([...records]);
+            return [];
+          },
+          close: async () => {},
+        };
+      },
+      close: async () => {},
+    } as unknown as KafkaClient;
+    const dropped: OutRecord[] = [];
+    const sink = new KafkaSink(client, 'market', 1, captureLogger().logger, {
+      onOversized: (r) => dropped.push(r),
+    });
+    sink.start();
+    await until(() => sink.ready);
+    expect(sink.maxBatchBytes).toBe(limit - 61);
+    const out = (n: number, c: string[] | null = null): OutRecord => {
+      const trades = Array.from({ length: n }, (_, i) => ({
+        s: 'AAPL',
+        p: 1 + i,
+        t: 1_700_000_000_000 + i,
+        v: 1,
+        c,
+      }));
+      const kr = toKafkaRecord(
+        buildTradeBatchEvent({ symbol: 'AAPL', trades, receivedAtMs: 1, id: `E${n}` }),
+      );
+      return { ...kr, receivedAt: 1, trades: n };
+    };
+    // 40 trades in one record (~1 KB): halved, and the halves halved again, until each part fits.
+    await sink.send([out(40)]);
+    const parts = sent
+      .flat()
+      .map((r) => ({ id: r.headers?.ce_id, n: decodeFrame(r.value as Buffer).data.length }));
+    expect(parts).toEqual(['E40.0.0', 'E40.0.1', 'E40.1.0', 'E40.1.1'].map((id) => ({ id, n: 10 })));
+    // A single trade larger than the limit can never be written: dropped and reported, the send completes.
+    sent.length = 0;
+    const huge = out(
+      1,
+      Array.from({ length: 32 }, () => 'x'.repeat(16)),
+    );
+    await sink.send([out(2), huge]);
+    expect(sent.flat().map((r) => r.headers?.ce_id)).toEqual(['E2']);
+    expect(dropped.map((r) => r.headers.ce_id)).toEqual([huge.headers.ce_id]);
+    await sink.close();
   });
 });

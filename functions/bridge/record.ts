@@ -14,12 +14,19 @@ export interface OutRecord {
   readonly trades: number;
 }
 
-/** Approximate in-memory/wire size, for queue and batch limits. */
+/**
+ * An upper bound of the record's size in a Kafka v2 record batch (uncompressed): key, value and header bytes
+ * plus the largest varints of the record's framing (36 bytes) and of each header (10 bytes). Batches are
+ * sized with it so that one never exceeds the topic's `max.message.bytes`.
+ */
 export function recordBytes(r: OutRecord): number {
-  let n = r.value.length + r.key.length + r.timestamp.length + 16;
-  for (const k in r.headers) n += k.length + (r.headers[k]?.length ?? 0);
+  let n = Buffer.byteLength(r.key) + r.value.length + 36;
+  for (const k in r.headers) n += Buffer.byteLength(k) + Buffer.byteLength(r.headers[k] ?? '') + 10;
   return n;
 }
+
+/** A v2 record batch's own header. */
+export const RECORD_BATCH_OVERHEAD = 61;
 
 /** Wall-clock now with sub-millisecond resolution (for receive→ack latency). */
 export const nowMs = (): number => performance.timeOrigin + performance.now();

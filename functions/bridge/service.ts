@@ -36,8 +36,11 @@ export async function startBridgeService(opts: {
   }
 
   const client = createKafkaClient({ ...opts.kafka, logger: logger.child({ component: 'kafka' }) });
-  const sink = new KafkaSink(client, config.topic, config.topicPartitions, logger);
-  const bridge = new Bridge({
+  const sink = new KafkaSink(client, config.topic, config.topicPartitions, logger, {
+    // A trade larger than the topic's limit can never be written: counted as lost, like a full spool.
+    onOversized: (r) => bridge.metrics.bridgeDropped.inc({ reason: 'too_large' }, r.trades),
+  });
+  const bridge: Bridge = new Bridge({
     config,
     feedUrl: config.url,
     logger,

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Admin,
+  ConfigResourceTypes,
   type Consumer,
   type IHeaders,
   Kafka,
@@ -321,6 +322,15 @@ function wrapAdmin(admin: Admin): KafkaAdmin {
     async describeCluster() {
       const c = await admin.describeCluster();
       return { clusterId: c.clusterId, brokers: c.brokers.map((b) => `${b.host}:${b.port}`) };
+    },
+    async topicConfig(topic, names) {
+      const res = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: [...names] }],
+      });
+      const out: Record<string, string> = {};
+      for (const e of res.resources[0]?.configEntries ?? []) out[e.configName] = e.configValue;
+      return out;
     },
     close: () => admin.disconnect(),
   };

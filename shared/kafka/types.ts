@@ -125,6 +125,8 @@ export interface KafkaAdmin {
   /** Log-end offset (high watermark) per partition: with `committedOffsets`, a group's lag. */
   endOffsets(topic: string): Promise<Record<number, string>>;
   describeCluster(): Promise<{ clusterId: string; brokers: string[] }>;
+  /** The topic's effective configuration values for `names` (topic override, else the broker's default). */
+  topicConfig(topic: string, names: readonly string[]): Promise<Record<string, string>>;
   close(): Promise<void>;
 }
 

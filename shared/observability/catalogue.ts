@@ -207,7 +207,7 @@ export const METRICS = {
     'counter',
     'bridge',
     'mp_bridge_trades_dropped_total',
-    'Valid trades lost because the disk spool was full or failing (should stay 0)',
+    'Valid trades lost, by reason: spool_full, spool_error, closed, too_large (one trade over the topic max.message.bytes); should stay 0',
     ['reason'],
   ),
   bridgeReconnects: m(
