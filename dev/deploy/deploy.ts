@@ -140,17 +140,22 @@ function kubectl(opts: Options, ...args: string[]): string[] {
 
 const toYaml = (objs: readonly K8sObject[]) => objs.map((o) => stringify(o)).join('---\n');
 
-/** The steps of deploying one deployable (bundle, build, push, apply its objects only). */
-export function deploySteps(name: string, opts: Options, builder: string | undefined): Step[] {
-  if (!isDeployable(name))
-    throw new DeployError(`unknown deployable ${name} (${Object.keys(ENTRIES).join(', ')})`);
+/** Where images go and what builds them; refuses without a registry, or without a builder for a real run. */
+function buildTarget(opts: Options, builder: string | undefined): { registry: string; tool: string } {
   const registry = opts.env.IMAGE_REGISTRY?.replace(/\/+$/, '');
   if (!registry)
     throw new DeployError(
       'IMAGE_REGISTRY is not set (e.g. IMAGE_REGISTRY=europe-docker.pkg.dev/proj/market)',
     );
   if (!builder && !opts.dryRun) throw new DeployError('no image builder: install podman, buildah or docker');
-  const tool = builder ?? 'docker';
+  return { registry, tool: builder ?? 'docker' };
+}
+
+/** The steps of deploying one deployable (bundle, build, push, apply its objects only). */
+export function deploySteps(name: string, opts: Options, builder: string | undefined): Step[] {
+  if (!isDeployable(name))
+    throw new DeployError(`unknown deployable ${name} (${Object.keys(ENTRIES).join(', ')})`);
+  const { registry, tool } = buildTarget(opts, builder);
   const image = `${registry}/${imageRepository(name)}:${opts.env.IMAGE_TAG || bundleAndTag(name)}`;
   const objects = objectsOf(renderOverlay(opts.overlay), name, image);
   const steps: Step[] = [
@@ -207,13 +212,7 @@ export function deploySteps(name: string, opts: Options, builder: string | undef
  * first deploy's images, which the Ansible apps role then deploys with IMAGE_TAG=<that tag>.
  */
 export function imagesSteps(opts: Options, builder: string | undefined): Step[] {
-  const registry = opts.env.IMAGE_REGISTRY?.replace(/\/+$/, '');
-  if (!registry)
-    throw new DeployError(
-      'IMAGE_REGISTRY is not set (e.g. IMAGE_REGISTRY=europe-docker.pkg.dev/proj/market)',
-    );
-  if (!builder && !opts.dryRun) throw new DeployError('no image builder: install podman, buildah or docker');
-  const tool = builder ?? 'docker';
+  const { registry, tool } = buildTarget(opts, builder);
   const names = Object.keys(ENTRIES);
   const tag = opts.env.IMAGE_TAG || releaseTag(names.map((n) => bundleAndTag(n)));
   const steps: Step[] = names.flatMap((name) => {
