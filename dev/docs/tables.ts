@@ -1,5 +1,6 @@
 import { bridgeSpec } from '../../functions/bridge/config.ts';
 import { errorTable as bridgeErrorTable } from '../../functions/bridge/errors.ts';
+import { finalizerSpec } from '../../functions/minute-finalizer/config.ts';
 import { tradeWriterSpec } from '../../functions/trade-writer/config.ts';
 import { deadLetterSpec } from '../../ops/config.ts';
 import { cassandraSpec, schemaSpec } from '../../shared/cassandra/config.ts';
@@ -26,6 +27,7 @@ const configs: Record<string, Spec> = {
   'config:kafka': kafkaSpec,
   'config:replay-feed': replayFeedSpec,
   'config:dlq': deadLetterSpec,
+  'config:minute-finalizer': finalizerSpec,
 };
 
 /** Other generated tables (error catalogues). */

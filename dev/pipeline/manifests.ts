@@ -8,6 +8,8 @@ export interface ManifestOverrides {
   readonly deadLetterTopic: string;
   /** Appended to every consumer group, so a test run starts from a clean group. */
   readonly groupSuffix: string;
+  /** Replaces these delivery fields of every KafkaSource (e.g. a retry budget shrunk for an outage test). */
+  readonly delivery?: { readonly retry?: number; readonly backoffDelay?: string; readonly timeout?: string };
 }
 
 /**
@@ -25,6 +27,7 @@ export function writeManifestCopy(dir: string, o: ManifestOverrides): string {
       if (obj.kind === 'KafkaSource') {
         obj.spec.topics = [o.topic];
         obj.spec.consumerGroup = `${String(obj.spec.consumerGroup)}-${o.groupSuffix}`;
+        if (o.delivery) obj.spec.delivery = { ...(obj.spec.delivery as object), ...o.delivery };
       }
       if (obj.kind === 'KafkaSink') obj.spec.topic = o.deadLetterTopic;
       docs.push(stringify(obj));

@@ -1,13 +1,16 @@
 import { defineFunction } from '../../shared/host/define.ts';
 import { registerMetrics } from '../../shared/observability/metrics.ts';
+import { finalizerSpec } from './config.ts';
 import { FINALIZER_METRICS, minuteFinalizer } from './handler.ts';
 
 export default defineFunction({
   name: 'minute-finalizer',
-  build: ({ store, market, registry }) =>
+  spec: finalizerSpec,
+  build: ({ store, market, own, registry }) =>
     minuteFinalizer({
       store,
       ...market,
+      leaseTtlS: own.leaseTtlS,
       metrics: registerMetrics(registry, FINALIZER_METRICS),
     }),
 });
