@@ -19,6 +19,21 @@ const ev = buildTradeBatchEvent({
 });
 const { headers, body } = toHttpBinary(ev);
 
+/** What the driver throws for a null item in a list: the same on every attempt. */
+function driverRefusal(): unknown {
+  const { dataTypes } = cassandra.types;
+  // The driver's encoder is public at runtime but missing from its type declarations.
+  const { Encoder } = cassandra as unknown as {
+    Encoder: new (version: number, options: object) => { encode(value: unknown, type: object): Buffer };
+  };
+  try {
+    new Encoder(4, {}).encode(['1', null], { code: dataTypes.list, info: { code: dataTypes.text } });
+  } catch (err) {
+    return err;
+  }
+  throw new Error('the driver accepted a null item');
+}
+
 function makeHost(behaviour: (e: TradeBatchEvent) => Promise<void>, ready = () => true) {
   const seen: TradeBatchEvent[] = [];
   const def: FunctionDef<TradeBatchEvent> = {
@@ -40,6 +55,8 @@ describe('function host status contract', () => {
     ['retryable pipeline error', async () => Promise.reject(pipelineError('STORE_TIMEOUT', 'slow')), 503],
     ['non-retryable pipeline error', async () => Promise.reject(pipelineError('TRADE_INVALID', 'bad')), 422],
     ['database unreachable', async () => Promise.reject(new cassandra.errors.NoHostAvailableError({})), 503],
+    ['value the driver refuses for good (poison)', async () => Promise.reject(driverRefusal()), 422],
+    ['minute sum past 64 bits', async () => Promise.reject(pipelineError('COUNTER_OVERFLOW', 'x')), 422],
     ['unexpected bug', async () => Promise.reject(new Error('boom')), 500],
   ])('%s -> %i', async (_name, behaviour, status) => {
     const { host } = makeHost(behaviour);
