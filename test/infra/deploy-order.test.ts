@@ -137,6 +137,7 @@ const CRD_STEPS: Record<string, string[]> = {
   'kafka.strimzi.io/KafkaUser': ['strimzi'],
   'monitoring.coreos.com/PodMonitor': ['kube-prometheus-stack'],
   'monitoring.coreos.com/ServiceMonitor': ['kube-prometheus-stack'],
+  'monitoring.coreos.com/PrometheusRule': ['kube-prometheus-stack'],
 };
 const CORE_GROUPS = new Set([
   'v1',
