@@ -18,7 +18,7 @@ import { Market } from '../dev/replay-feed/market.ts';
 import { type LoadProfile, loadProfile } from '../dev/replay-feed/profiles.ts';
 import { acquireRuntime } from '../dev/runtime/runtime.ts';
 import { minuteWindow } from '../functions/minute-window/handler.ts';
-import { tradeWriter } from '../functions/trade-writer/handler.ts';
+import { TRADE_WRITER_METRICS, tradeWriter } from '../functions/trade-writer/handler.ts';
 import { MarketStore } from '../shared/cassandra/market-store.ts';
 import type { Trade, TradeBatchEvent } from '../shared/contract/types.ts';
 import { loadMarketConfig } from '../shared/market/config.ts';
@@ -107,7 +107,7 @@ export async function runFloor(opts: {
     store,
     mode: 'batch',
     ...window,
-    metrics: registerMetrics(registry, ['lateTrades', 'replayedEvents']),
+    metrics: registerMetrics(registry, TRADE_WRITER_METRICS),
   });
   const counter = minuteWindow({
     store,

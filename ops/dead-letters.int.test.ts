@@ -19,7 +19,7 @@ import { loadManifests } from '../dev/dispatcher/manifests.ts';
 import { startTcpProxy, type TcpProxy } from '../dev/pipeline/tcp-proxy.ts';
 import { minuteFinalizer } from '../functions/minute-finalizer/handler.ts';
 import { minuteWindow } from '../functions/minute-window/handler.ts';
-import { tradeWriter } from '../functions/trade-writer/handler.ts';
+import { TRADE_WRITER_METRICS, tradeWriter } from '../functions/trade-writer/handler.ts';
 import { createCassandraClient } from '../shared/cassandra/client.ts';
 import { MarketStore } from '../shared/cassandra/market-store.ts';
 import { toKafkaRecord } from '../shared/contract/event.ts';
@@ -145,7 +145,7 @@ beforeAll(async () => {
         store,
         mode: 'batch',
         ...settings,
-        metrics: registerMetrics(registries.writer, ['lateTrades', 'replayedEvents']),
+        metrics: registerMetrics(registries.writer, TRADE_WRITER_METRICS),
         now,
         symbolRefreshMs: 0,
       }),

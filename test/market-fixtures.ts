@@ -9,6 +9,7 @@ export const quietLog = createLogger('test', { destination: new Writable({ write
 export function allMetrics() {
   return registerMetrics(createRegistry(), [
     'lateTrades',
+    'lastTradeTime',
     'windowDuplicates',
     'replayedEvents',
     'finalizerRuns',

@@ -6,7 +6,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { minuteFinalizer } from '../../functions/minute-finalizer/handler.ts';
 import { minuteWindow } from '../../functions/minute-window/handler.ts';
-import { tradeWriter } from '../../functions/trade-writer/handler.ts';
+import { TRADE_WRITER_METRICS, tradeWriter } from '../../functions/trade-writer/handler.ts';
 import { createCassandraClient } from '../../shared/cassandra/client.ts';
 import { toHttpBinary } from '../../shared/contract/event.ts';
 import type { Trade } from '../../shared/contract/types.ts';
@@ -86,7 +86,7 @@ beforeAll(async () => {
       store: ks.store,
       mode: 'batch',
       ...horizon,
-      metrics: registerMetrics(writerReg, ['lateTrades', 'replayedEvents']),
+      metrics: registerMetrics(writerReg, TRADE_WRITER_METRICS),
       symbolRefreshMs: 0,
     }),
     { log: quietLog, registry: writerReg },

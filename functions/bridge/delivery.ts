@@ -61,7 +61,6 @@ export class Delivery {
   private pumping: Promise<void> | undefined;
   private spoolMode: boolean;
   private unavailable = false;
-  private closing = false;
   private closed = false;
   private abort: (() => void) | undefined;
   private aborted = false;
@@ -81,9 +80,6 @@ export class Delivery {
   /** Records waiting in memory (not counting the batch in flight). */
   get queued(): number {
     return this.queue.length - this.head;
-  }
-  get spooled(): number {
-    return this.opts.spool.depth;
   }
   get spooling(): boolean {
     return this.spoolMode;
@@ -317,7 +313,6 @@ export class Delivery {
    */
   async close(timeoutMs: number): Promise<{ drained: boolean; spooled: number }> {
     if (this.closed) return { drained: this.idle, spooled: this.opts.spool.depth };
-    this.closing = true;
     const drained = await this.flush(timeoutMs);
     this.closed = true;
     if (!drained) {
@@ -346,9 +341,5 @@ export class Delivery {
     const spooled = this.opts.spool.depth;
     this.opts.spool.close();
     return { drained, spooled };
-  }
-
-  get isClosing(): boolean {
-    return this.closing;
   }
 }

@@ -123,8 +123,6 @@ export const BridgeErrors = {
   ),
 } as const;
 
-export type BridgeErrorName = keyof typeof BridgeErrors;
-
 /** Markdown table for the README. */
 export function errorTable(): string {
   const rows = Object.values(BridgeErrors).map(

@@ -11,9 +11,6 @@ import {
  * types, unknown frame types) yields a result, never an exception.
  */
 
-/** Frame kinds, a closed set (metric label). */
-export type FrameKind = 'trade' | 'ping' | 'error' | 'other' | 'invalid';
-
 /** Why a whole frame was refused (metric label). */
 export type FrameRejectReason = 'binary' | 'too_large' | 'not_json' | 'not_object' | 'bad_data';
 

@@ -1,7 +1,7 @@
 import { defineFunction } from '../../shared/host/define.ts';
 import { registerMetrics } from '../../shared/observability/metrics.ts';
 import { tradeWriterSpec } from './config.ts';
-import { tradeWriter } from './handler.ts';
+import { TRADE_WRITER_METRICS, tradeWriter } from './handler.ts';
 
 export default defineFunction({
   name: 'trade-writer',
@@ -12,6 +12,6 @@ export default defineFunction({
       mode: own.writeMode,
       finalizeHorizonS: market.finalizeHorizonS,
       finalizeLatenessS: market.finalizeLatenessS,
-      metrics: registerMetrics(registry, ['lateTrades', 'replayedEvents']),
+      metrics: registerMetrics(registry, TRADE_WRITER_METRICS),
     }),
 });

@@ -18,12 +18,15 @@ export interface TradeWriterStore {
   touchSymbol(symbol: string, lastTradeMs: number): Promise<void>;
 }
 
+/** The catalogue metrics trade-writer reports (registered by whoever hosts it). */
+export const TRADE_WRITER_METRICS = ['lateTrades', 'replayedEvents', 'lastTradeTime'] as const;
+
 export interface TradeWriterDeps extends FinalizeWindowSettings {
   readonly store: TradeWriterStore;
   readonly mode: WriteMode;
   /** The acceptance rule's future skew (MAX_FUTURE_SKEW_S); default the contract's. */
   readonly maxFutureSkewS?: number;
-  readonly metrics: Metrics<'lateTrades' | 'replayedEvents'>;
+  readonly metrics: Metrics<(typeof TRADE_WRITER_METRICS)[number]>;
   readonly now?: () => number;
   /** How often one process refreshes a symbol's entry in the `symbols` table. */
   readonly symbolRefreshMs?: number;
@@ -40,6 +43,8 @@ export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent>
   const now = deps.now ?? Date.now;
   const refreshMs = deps.symbolRefreshMs ?? 10_000;
   const touched = new Map<string, number>();
+  /** Newest trade written per symbol: the gauge never goes back for a late or replayed batch. */
+  const newest = new Map<string, number>();
   const labels = { function: 'trade-writer' };
 
   return {
@@ -48,6 +53,11 @@ export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent>
     async handle(ev) {
       if (ev.extensions[REPLAYED_EXTENSION] !== undefined) deps.metrics.replayedEvents.inc(labels);
       await deps.store.writeTrades(ev.id, ev.trades, ev.receivedms, deps.mode, ev.indices);
+      const last = Math.max(...ev.trades.map((t) => t.t));
+      if (last > (newest.get(ev.subject) ?? Number.NEGATIVE_INFINITY)) {
+        newest.set(ev.subject, last);
+        deps.metrics.lastTradeTime.set({ ...labels, symbol: ev.subject }, last / 1000);
+      }
       const cut = finalizeWindowStart(now(), deps);
       const minutes = new Set<number>();
       const lateMinutes = new Set<number>();
@@ -67,7 +77,7 @@ export function tradeWriter(deps: TradeWriterDeps): FunctionDef<TradeBatchEvent>
       ]);
       const lastTouch = touched.get(ev.subject) ?? 0;
       if (now() - lastTouch >= refreshMs) {
-        await deps.store.touchSymbol(ev.subject, Math.max(...ev.trades.map((t) => t.t)));
+        await deps.store.touchSymbol(ev.subject, last);
         touched.set(ev.subject, now());
       }
       return { trades: ev.trades.length, receivedAtMs: ev.receivedms, rejects: ev.rejects, fixes: ev.fixes };

@@ -1,6 +1,7 @@
 /**
  * Every metric of the system, declared once: code registers from here, the Grafana generator and the viewer
- * read names from here, and docs/metrics.md is rendered from here (a test keeps it in step).
+ * read names from here, and the metric tables of the READMEs are rendered from here (`npm run docs`; a test
+ * keeps them in step).
  * Naming: `mp_` prefix, base units in the name (`_seconds`, `_bytes`), counters end in `_total`.
  */
 export type MetricKind = 'counter' | 'gauge' | 'histogram';
@@ -69,7 +70,7 @@ export const METRICS = {
     'gauge',
     'function',
     'mp_last_trade_timestamp_seconds',
-    'Time of the newest trade written, per symbol',
+    'Time of the newest trade stored by trade-writer, per symbol (the "written" series of the last-trade-age panel)',
     ['function', 'symbol'],
   ),
   lateTrades: m(
