@@ -99,8 +99,10 @@ export class AlertWatch {
       { atMs: nowMs, value: dead },
     ];
     const baseline = nowMs - this.startedAtMs >= RECENT_MS ? this.deadLetters[0]!.value : 0;
+    // The counter appears with the first dead letter: "none" needs a scraped dispatcher to be true.
+    const dispatcher = [...snap.byTarget.values()].flat().some((x) => x.name.startsWith('mp_dispatcher_'));
     state.set('MarketDeadLetters', [
-      dead > baseline ? 'firing' : scraped ? 'ok' : 'unknown',
+      dead > baseline ? 'firing' : dispatcher ? 'ok' : 'unknown',
       `${dead} dead-lettered since the dispatcher started`,
     ]);
 

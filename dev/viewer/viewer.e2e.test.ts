@@ -4,6 +4,7 @@ import type cassandra from 'cassandra-driver';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALERTS } from '../../alerts/catalogue.ts';
 import { minuteFinalizer } from '../../functions/minute-finalizer/handler.ts';
 import { minuteWindow } from '../../functions/minute-window/handler.ts';
 import { TRADE_WRITER_METRICS, tradeWriter } from '../../functions/trade-writer/handler.ts';
@@ -309,6 +310,16 @@ describe('viewer in headless Chromium on the real Cassandra and the real functio
     expect(await page.textContent('[data-panel="deadLetters"] .sub')).toBe('not exposed yet');
     const age = (await json<V>('[data-panel="lastTradeAge"]', 'values'))[0]!.value!;
     expect(age).toBeGreaterThanOrEqual((seededAtMs - (OPEN + 9_000)) / 1000);
+    // The alert conditions of the cluster's PrometheusRule, one chip each (alerts/catalogue.ts).
+    const chips = await page.$$eval('#alerts [data-alert]', (els) =>
+      els.map((e) => [(e as HTMLElement).dataset.alert, (e as HTMLElement).dataset.state]),
+    );
+    expect(chips.map(([name]) => name)).toEqual(ALERTS.map((a) => a.name));
+    const state = Object.fromEntries(chips);
+    expect(state.MarketCassandraDown).toBe('ok'); // every query answered
+    expect(state.MarketProcessRestarting).toBe('ok'); // three function hosts scraped, none restarted
+    expect(state.MarketKafkaDown).toBe('unknown'); // no bridge is scraped here
+    expect(state.MarketDeadLetters).toBe('unknown'); // nor a dispatcher
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'viewer.png'), fullPage: true });
