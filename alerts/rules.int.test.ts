@@ -26,6 +26,7 @@ import { EXTERNAL_METRICS, METRICS } from '../shared/observability/catalogue.ts'
 import { createTestKeyspace, type TestKeyspace } from '../test/cassandra.ts';
 import { uniqueName } from '../test/fixtures.ts';
 import { quietLog } from '../test/market-fixtures.ts';
+import { until } from '../test/until.ts';
 import {
   ALERTS,
   type AlertName,
@@ -83,15 +84,6 @@ const sum = (sc: Scrape, name: string) =>
     .flat()
     .filter((s) => s.name === name)
     .reduce((a, s) => a + s.value, 0);
-
-const until = async (what: string | (() => string), check: () => Promise<boolean>, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
 
 beforeAll(async () => {
   ks = await createTestKeyspace('mp_alerts');

@@ -21,6 +21,7 @@ import { HOUR_MS, hourOf, MINUTE_MS, minuteOf } from '../../shared/market/time.t
 import { createTestKeyspace, type TestKeyspace } from '../cassandra.ts';
 import { uniqueName } from '../fixtures.ts';
 import { expectedCandle, quietLog } from '../market-fixtures.ts';
+import { until } from '../until.ts';
 
 const SYMBOLS = ['BINANCE:BTCUSDT', 'BINANCE:ETHUSDT', 'AAPL', 'MSFT'];
 const TOTAL = Number(process.env.E2E_TRADES ?? 100_000);
@@ -57,14 +58,6 @@ function writeRecording(): string {
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
 }
-
-const until = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
 
 beforeAll(async () => {
   ks = await createTestKeyspace('mp_e2e');
