@@ -3,9 +3,8 @@
  * against the types in `types.ts`; nothing else in the project has to change.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
+import kafkajs, {
   type Admin,
-  ConfigResourceTypes,
   type Consumer,
   type IHeaders,
   Kafka,
@@ -20,6 +19,11 @@ import {
 // node_modules to resolve a runtime require from.
 import kafkajsProtocolErrors from 'kafkajs/src/protocol/error.js';
 import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
+
+// Node's ESM loader cannot see this CommonJS export by name (vitest and esbuild can, which hid it): read it
+// from the module object.
+const { ConfigResourceTypes } = kafkajs;
+
 import type {
   DeliveryReport,
   GroupAssignment,
