@@ -1,7 +1,12 @@
-import { gauge, increase, quantile, rate } from './promql.ts';
+import { countRate, gauge, increase, quantile, rate } from './promql.ts';
 import type { PromPanel } from './types.ts';
 
-/** Pipeline-health panels: PromQL over the catalogue's metrics (shared/observability/catalogue.ts). */
+/**
+ * Pipeline-health panels. The PromQL (Grafana, the cluster) reads what the cluster produces: our processes'
+ * catalogue metrics (shared/observability/catalogue.ts) plus Kafka Exporter and Knative data-plane metrics
+ * (shared/observability/external-metrics.ts). The local dispatcher's mp_dispatcher_* metrics exist only in
+ * `npm start`, so they appear only in `local`, the reduction the viewer's health strip computes.
+ */
 
 export const tradesPerSecond = {
   id: 'tradesPerSecond',
@@ -39,18 +44,20 @@ export const deadLetters = {
   id: 'deadLetters',
   source: 'prometheus',
   title: 'Dead letters',
-  description: 'Events written to the dead-letter sink in the last 5 minutes, by source and last answer.',
+  description:
+    'Events written to the dead-letter topic in the last 5 minutes (its end offsets, from the Kafka Exporter).',
   viz: 'line',
   targets: [
     {
-      expr: `sum by (source, code) (${increase('dispatcherDeadLetters', '5m')})`,
-      legend: '{{source}} {{code}}',
+      expr: `sum by (topic) (${increase('kafkaTopicOffset', '5m', { topic: 'market-dead-letters' })})`,
+      legend: '{{topic}}',
     },
   ],
   unit: 'short',
   decimals: 0,
   local: { kind: 'sum', metric: 'dispatcherDeadLetters' },
-  metrics: ['dispatcherDeadLetters'],
+  metrics: [],
+  external: ['kafkaTopicOffset'],
 } as const satisfies PromPanel;
 
 export const replayAndRefinalize = {
@@ -107,45 +114,59 @@ export const deliveries = {
   id: 'deliveries',
   source: 'prometheus',
   title: 'Deliveries / s',
-  description: 'Events with a final outcome per second, by source and outcome, and retries per second.',
+  description:
+    'Events the KafkaSource dispatcher finished per second, by source and final HTTP status (after its retries), and events a function asked to have retried.',
   viz: 'line',
   targets: [
     {
-      expr: `sum by (source, outcome) (${rate('dispatcherDeliveries')})`,
-      legend: '{{source}} {{outcome}}',
+      expr: `sum by (kn_kafkasource_name, http_response_status_code) (${countRate('knDispatchLatency')})`,
+      legend: '{{kn_kafkasource_name}} {{http_response_status_code}}',
     },
-    { expr: `sum by (source) (${rate('dispatcherRetries')})`, legend: '{{source}} retries' },
+    {
+      expr: `sum by (function) (${rate('functionEvents', { outcome: 'retry' })})`,
+      legend: '{{function}} retry asked',
+    },
   ],
   unit: 'short',
-  metrics: ['dispatcherDeliveries', 'dispatcherRetries'],
+  metrics: ['functionEvents'],
+  external: ['knDispatchLatency'],
 } as const satisfies PromPanel;
 
 export const consumerLag = {
   id: 'consumerLag',
   source: 'prometheus',
   title: 'Consumer lag',
-  description: 'Records on the topics not yet committed by each source.',
+  description: 'Records on the topics not yet committed by each consumer group (Kafka Exporter).',
   viz: 'line',
-  targets: [{ expr: `sum by (source) (${gauge('dispatcherLag')})`, legend: '{{source}}' }],
+  targets: [
+    { expr: `sum by (consumergroup) (${gauge('kafkaConsumerGroupLag')})`, legend: '{{consumergroup}}' },
+  ],
   unit: 'short',
   decimals: 0,
   local: { kind: 'sum', metric: 'dispatcherLag' },
-  metrics: ['dispatcherLag'],
+  metrics: [],
+  external: ['kafkaConsumerGroupLag'],
 } as const satisfies PromPanel;
 
 export const functionLatency = {
   id: 'functionLatency',
   source: 'prometheus',
   title: 'Function and delivery latency (p99)',
-  description: 'p99 of handling one event, of one HTTP delivery attempt, and of a Kafka acknowledgement.',
+  description:
+    'p99 of handling one event, of delivering one event by the KafkaSource dispatcher (retries included), and of a Kafka acknowledgement.',
   viz: 'line',
   targets: [
     { expr: quantile(0.99, 'functionDuration', ['function']), legend: 'handle {{function}}' },
-    { expr: quantile(0.99, 'dispatcherLatency', ['source']), legend: 'deliver {{source}}' },
+    {
+      // The Knative data plane measures milliseconds; the panel's unit is seconds.
+      expr: `${quantile(0.99, 'knDispatchLatency', ['kn_kafkasource_name'])} / 1000`,
+      legend: 'deliver {{kn_kafkasource_name}}',
+    },
     { expr: quantile(0.99, 'bridgeAckLatency'), legend: 'bridge receive→ack' },
   ],
   unit: 's',
-  metrics: ['functionDuration', 'dispatcherLatency', 'bridgeAckLatency'],
+  metrics: ['functionDuration', 'bridgeAckLatency'],
+  external: ['knDispatchLatency'],
 } as const satisfies PromPanel;
 
 export const functionErrors = {

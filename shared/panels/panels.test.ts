@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { parsePromql, promqlMetricNames } from '../../test/promql.ts';
 import { METRICS } from '../observability/catalogue.ts';
+import { EXTERNAL_METRICS } from '../observability/external-metrics.ts';
 import {
   cqlProblems,
   HEALTH_DASHBOARD,
@@ -92,16 +94,31 @@ describe('the catalogue', () => {
     expect(new Set(PANELS.map((p) => p.id)).size).toBe(PANELS.length);
   });
 
-  it('health panels only name metrics of the metrics catalogue', () => {
-    const names = new Set(Object.values(METRICS).map((m) => m.name));
+  it('health panels name exactly the metrics they declare, from the catalogue or the external list', () => {
     for (const p of HEALTH_PANELS as readonly PromPanel[]) {
-      const used = p.targets.flatMap((t) => t.expr.match(/\bmp_[a-z0-9_]+/g) ?? []);
-      expect(used.length).toBeGreaterThan(0);
-      for (const u of used) expect(names.has(u.replace(/_bucket$/, ''))).toBe(true);
-      for (const key of p.metrics)
-        expect(p.targets.some((t) => t.expr.includes(METRICS[key].name))).toBe(true);
-      if (p.local && 'metric' in p.local) expect(p.metrics).toContain(p.local.metric);
+      for (const t of p.targets) expect(parsePromql(t.expr).errors, t.expr).toEqual([]);
+      const used = new Set(p.targets.flatMap((t) => promqlMetricNames(t.expr)));
+      const declared = [
+        ...p.metrics.map((k) => METRICS[k].name),
+        ...(p.external ?? []).map((k) => EXTERNAL_METRICS[k].name),
+      ];
+      expect(used.size, p.id).toBeGreaterThan(0);
+      expect([...used].sort(), p.id).toEqual([...new Set(declared)].sort());
+      // The viewer's local reduction reads a catalogue metric of the local stack.
+      if (p.local && 'metric' in p.local) expect(METRICS[p.local.metric]).toBeDefined();
     }
+  });
+
+  it('no Grafana query reads a metric only the local stack emits (dispatcher, viewer, replay feed)', () => {
+    const localOnly = new Set(
+      Object.values(METRICS)
+        .filter((m) => ['dispatcher', 'viewer', 'feed'].includes(m.component))
+        .map((m) => m.name),
+    );
+    const offenders = (HEALTH_PANELS as readonly PromPanel[]).flatMap((p) =>
+      p.targets.flatMap((t) => promqlMetricNames(t.expr).filter((n) => localOnly.has(n))),
+    );
+    expect(offenders).toEqual([]);
   });
 
   it('every panel sits on exactly one dashboard, in a valid grid', () => {

@@ -1,4 +1,5 @@
 import type { MetricKey } from '../observability/catalogue.ts';
+import type { ExternalMetricKey } from '../observability/external-metrics.ts';
 
 /** How a panel is drawn; each renderer (Grafana generator, local viewer) maps these to its own widgets. */
 export type Viz = 'line' | 'bars' | 'stat' | 'table' | 'candles';
@@ -64,9 +65,12 @@ export interface PromPanel {
   readonly targets: readonly PromTarget[];
   readonly unit: Unit;
   readonly decimals?: number;
+  /** What the viewer's health strip shows locally; may read local-only metrics (mp_dispatcher_*). */
   readonly local?: LocalReduction;
-  /** Metrics the panel reads (the catalogue keys), for checks and docs. */
+  /** Catalogue metrics the PromQL reads (our processes), for checks and docs. */
   readonly metrics: readonly MetricKey[];
+  /** Metrics of cluster components the PromQL reads (Kafka Exporter, Knative data plane). */
+  readonly external?: readonly ExternalMetricKey[];
 }
 
 export type Panel = CqlPanel | PromPanel;
