@@ -11,15 +11,15 @@
  *   that serves it, and for the Knative data plane switched on by the monitoring role.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path, { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { parseDocs, podSpec } from '../knative/policy.ts';
 import { METRICS, type MetricDef } from '../shared/observability/catalogue.ts';
 import { EXTERNAL_METRICS, type ExternalProducer } from '../shared/observability/external-metrics.ts';
-import { ansibleDir, repoRoot, run, tool } from '../test/infra/tools.ts';
+import { renderGrafanaWiring } from '../test/infra/render-monitoring.ts';
+import { ansibleDir, repoRoot, tool } from '../test/infra/tools.ts';
 import { parsePromql } from '../test/promql.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: manifests and Helm values are free-form
@@ -27,7 +27,6 @@ type Obj = Record<string, any>;
 
 const skip = process.env.INFRA_TOOLS_SKIP === '1';
 const monitoringRole = join(ansibleDir, 'roles/monitoring');
-const appsRole = join(ansibleDir, 'roles/apps');
 const gcp = parseDocs(
   execFileSync('kubectl', ['kustomize', join(repoRoot, 'knative/overlays/gcp')], {
     encoding: 'utf8',
@@ -35,91 +34,6 @@ const gcp = parseDocs(
   }),
 );
 const dashboards = readdirSync(join(repoRoot, 'grafana/dashboards')).filter((f) => f.endsWith('.json'));
-
-/** Render the monitoring values and the dashboard ConfigMaps exactly as the roles do, with their defaults. */
-function renderWithAnsible(): { values: Obj; configMaps: Obj[]; defaults: Obj } {
-  const work = mkdtempSync(path.join(tmpdir(), 'grafana-wiring-'));
-  const playbook = path.join(work, 'render.yml');
-  writeFileSync(
-    playbook,
-    JSON.stringify([
-      {
-        name: 'Render the Grafana wiring',
-        hosts: 'localhost',
-        connection: 'local',
-        gather_facts: false,
-        vars_files: [
-          join(ansibleDir, 'playbooks/group_vars/all/main.yml'),
-          join(monitoringRole, 'defaults/main.yml'),
-          join(appsRole, 'defaults/main.yml'),
-        ],
-        tasks: [
-          {
-            name: 'Collect the dashboards and datasources',
-            'ansible.builtin.set_fact': {
-              apps_dashboard_files:
-                "{{ query('ansible.builtin.fileglob', apps_grafana_dashboards_glob) | sort }}",
-              apps_datasource_files:
-                "{{ query('ansible.builtin.fileglob', apps_grafana_datasources_glob) | sort }}",
-            },
-          },
-          {
-            name: 'Values',
-            'ansible.builtin.template': {
-              src: join(monitoringRole, 'templates/values.yaml.j2'),
-              dest: path.join(work, 'values.yaml'),
-              mode: '0600',
-            },
-          },
-          {
-            name: 'ConfigMaps',
-            'ansible.builtin.template': {
-              src: join(appsRole, 'templates/grafana-configmaps.yaml.j2'),
-              dest: path.join(work, 'configmaps.yaml'),
-              mode: '0600',
-            },
-          },
-          {
-            name: 'Resolved defaults',
-            'ansible.builtin.copy': {
-              content:
-                '{{ {"namespace": monitoring_namespace, "secret": monitoring_grafana_cassandra_secret} | to_json }}',
-              dest: path.join(work, 'defaults.json'),
-              mode: '0600',
-            },
-          },
-        ],
-      },
-    ]),
-  );
-  const res = run(
-    tool.ansiblePlaybook,
-    [
-      '-i',
-      'localhost,',
-      playbook,
-      '-e',
-      `market_repo_root=${repoRoot}`,
-      '-e',
-      `ansible_python_interpreter=${tool.python}`,
-    ],
-    {
-      cwd: work,
-      env: {
-        ANSIBLE_CONFIG: join(ansibleDir, 'ansible.cfg'),
-        ANSIBLE_LOCAL_TEMP: mkdtempSync(path.join(tmpdir(), 'ansible-local-')),
-        ANSIBLE_HOME: mkdtempSync(path.join(tmpdir(), 'ansible-home-')),
-      },
-      timeoutMs: 180_000,
-    },
-  );
-  if (res.status !== 0) throw new Error(`rendering failed:\n${res.output}`);
-  return {
-    values: parse(readFileSync(path.join(work, 'values.yaml'), 'utf8')) as Obj,
-    configMaps: parseDocs(readFileSync(path.join(work, 'configmaps.yaml'), 'utf8')),
-    defaults: JSON.parse(readFileSync(path.join(work, 'defaults.json'), 'utf8')) as Obj,
-  };
-}
 
 /** ${VAR} / $VAR references Grafana expands in provisioning files. */
 function provisioningVariables(): Map<string, string[]> {
@@ -268,11 +182,11 @@ const promqlOf = (file: string): string[] => {
 
 describe('Grafana is wired (gcp overlay + monitoring role)', () => {
   describe.skipIf(skip)('provisioning, secrets and folders (rendered by Ansible)', () => {
-    let rendered: ReturnType<typeof renderWithAnsible>;
+    let rendered: ReturnType<typeof renderGrafanaWiring>;
     beforeAll(() => {
       if (!existsSync(tool.ansiblePlaybook))
         throw new Error('missing ansible-playbook: run sh dev/setup/install-infra-tools.sh');
-      rendered = renderWithAnsible();
+      rendered = renderGrafanaWiring();
     }, 240_000);
 
     it('every $VAR in grafana/provisioning is set in Grafana’s environment by the monitoring values', () => {

@@ -89,13 +89,17 @@ resource "google_compute_router_nat" "nat" {
 # -------------------------------------------------------------------------------------------- firewall
 # GCP denies all ingress by default; each rule below opens one path and nothing else.
 
+# Node-to-node only, by network tag: the gateway sits in the same subnet, so a subnet-wide source range
+# would let the one internet-facing VM reach etcd (2379-2380), the kubelet (10250) and the API server
+# (6443) of every node. The gateway gets its own, narrower rules below.
 resource "google_compute_firewall" "internal" {
-  name          = "${var.name_prefix}-allow-internal"
-  network       = google_compute_network.vpc.id
-  direction     = "INGRESS"
-  priority      = 1000
-  description   = "Node-to-node traffic (kubelet, etcd, Calico VXLAN, NodePorts) only from inside the node subnet."
-  source_ranges = [var.subnet_cidr]
+  name        = "${var.name_prefix}-allow-internal"
+  network     = google_compute_network.vpc.id
+  direction   = "INGRESS"
+  priority    = 1000
+  description = "Node-to-node traffic (kubelet, etcd, Calico VXLAN, NodePorts) between Kubernetes nodes only."
+  source_tags = [local.tag_node]
+  target_tags = [local.tag_node]
 
   allow {
     protocol = "tcp"
@@ -105,6 +109,36 @@ resource "google_compute_firewall" "internal" {
   }
   allow {
     protocol = "icmp"
+  }
+}
+
+resource "google_compute_firewall" "gateway_to_node_ports" {
+  name        = "${var.name_prefix}-allow-gateway-node-ports"
+  network     = google_compute_network.vpc.id
+  direction   = "INGRESS"
+  priority    = 1000
+  description = "HAProxy on the gateway to the NodePorts it proxies (Grafana, Prometheus, Alertmanager, Kafka UI) on the workers."
+  source_tags = [local.tag_gateway]
+  target_tags = [local.tag_worker]
+
+  allow {
+    protocol = "tcp"
+    ports    = var.gateway_node_ports
+  }
+}
+
+resource "google_compute_firewall" "gateway_ssh" {
+  name        = "${var.name_prefix}-allow-gateway-ssh"
+  network     = google_compute_network.vpc.id
+  direction   = "INGRESS"
+  priority    = 1000
+  description = "SSH from the bastion (the gateway) to the nodes: Ansible and operators use it as ProxyJump."
+  source_tags = [local.tag_gateway]
+  target_tags = [local.tag_node]
+
+  allow {
+    protocol = "tcp"
+    ports    = ["22"]
   }
 }
 

@@ -63,13 +63,13 @@ variable "control_plane_count" {
 }
 
 variable "worker_count" {
-  description = "Number of worker VMs. Three lets Kafka and Cassandra keep replication factor 3 on separate nodes."
+  description = "Number of worker VMs. knative/overlays/gcp runs 3 Cassandra and 3 Kafka nodes with one pod per worker (required anti-affinity), so fewer than 3 workers leaves pods Pending; test/infra/sizing.test.ts keeps this minimum equal to those replica counts."
   type        = number
   default     = 3
 
   validation {
-    condition     = var.worker_count >= 1
-    error_message = "worker_count must be at least 1."
+    condition     = var.worker_count >= 3
+    error_message = "worker_count must be at least 3: Cassandra and Kafka (3 replicas each in knative/overlays/gcp) run one pod per worker, so fewer workers leave cassandra-2 / a Kafka node Pending."
   }
 }
 
@@ -104,9 +104,14 @@ variable "control_plane_disk_gb" {
 }
 
 variable "worker_disk_gb" {
-  description = "Boot disk size of worker VMs in GB (images, Kafka and Cassandra local volumes)."
+  description = "Boot disk size of worker VMs in GB. It holds the OS, container images and every local-path volume and emptyDir scheduled on the worker (Cassandra, Kafka, Prometheus, Grafana, the bridge spool); test/infra/sizing.test.ts checks the worst case stays below the kubelet's disk-pressure line."
   type        = number
-  default     = 100
+  default     = 120
+
+  validation {
+    condition     = var.worker_disk_gb >= 120
+    error_message = "worker_disk_gb must be at least 120: the volumes one worker may hold (test/infra/sizing.test.ts) plus images must stay below the kubelet's 85 % disk-pressure line."
+  }
 }
 
 variable "gateway_disk_gb" {
@@ -152,6 +157,17 @@ variable "admin_ui_port" {
   description = "Gateway port of the admin UIs frontend (Kafdrop, Prometheus, ...): allowlisted to admin_cidrs, otherwise reachable through an SSH tunnel."
   type        = number
   default     = 8443
+}
+
+variable "gateway_node_ports" {
+  description = "NodePorts HAProxy on the gateway proxies to (Grafana, Prometheus, Alertmanager, Kafka UI): the only ports of the workers the gateway may reach besides SSH. test/infra/ansible.test.ts keeps them equal to the ports the rendered HAProxy configuration routes to."
+  type        = list(string)
+  default     = ["30300", "30090", "30093", "30900"]
+
+  validation {
+    condition     = alltrue([for p in var.gateway_node_ports : can(tonumber(p)) && tonumber(p) >= 30000 && tonumber(p) <= 32767])
+    error_message = "gateway_node_ports must lie in the Kubernetes NodePort range 30000-32767."
+  }
 }
 
 variable "ssh_user" {

@@ -156,6 +156,34 @@ resource "google_compute_firewall" "api_world" {
         'firewall-open-to-world',
       ],
       [
+        'the subnet-wide internal rule (the gateway shares the subnet: etcd, kubelet, API open to it)',
+        `resource "google_compute_firewall" "internal_subnet" {
+  name          = "internal-subnet"
+  network       = "vpc"
+  source_ranges = [var.subnet_cidr]
+  allow {
+    protocol = "tcp"
+  }
+}
+`,
+        'gateway-reaches-cluster-ports',
+      ],
+      [
+        'a rule from the gateway tag to the nodes on the kubelet port',
+        `resource "google_compute_firewall" "gateway_kubelet" {
+  name        = "gateway-kubelet"
+  network     = "vpc"
+  source_tags = [local.tag_gateway]
+  target_tags = [local.tag_node]
+  allow {
+    protocol = "tcp"
+    ports    = ["10250"]
+  }
+}
+`,
+        'gateway-reaches-cluster-ports',
+      ],
+      [
         'a worker with an external IP',
         `resource "google_compute_instance" "public_worker" {
   name         = "w"

@@ -7,7 +7,12 @@ import path from 'node:path';
 import { run, tool } from './tools.ts';
 
 export interface Violation {
-  rule: 'firewall-open-to-world' | 'external-ip' | 'secret-default' | 'provider-credentials';
+  rule:
+    | 'firewall-open-to-world'
+    | 'gateway-reaches-cluster-ports'
+    | 'external-ip'
+    | 'secret-default'
+    | 'provider-credentials';
   where: string;
   detail: string;
 }
@@ -123,6 +128,28 @@ function portsExpose(model: Model, allow: Obj, port: number): boolean {
   });
 }
 
+/** Whether two IPv4 CIDRs overlap; anything unparsable counts as overlapping (never pass by not understanding). */
+function overlaps(a: Value, b: Value): boolean {
+  const parse = (c: Value): [number, number] | undefined => {
+    if (typeof c !== 'string') return undefined;
+    const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(c);
+    if (!m) return undefined;
+    const ip = m.slice(1, 5).reduce((acc, o) => acc * 256 + Number(o), 0);
+    const len = Number(m[5]);
+    const size = 2 ** (32 - len);
+    const start = ip - (ip % size);
+    return [start, start + size - 1];
+  };
+  const x = parse(a);
+  const y = parse(b);
+  if (!x || !y) return true;
+  return x[0] <= y[1] && y[0] <= x[1];
+}
+
+/** The raw tag expressions of a list attribute (python-hcl2 keeps `local.x` as "${local.x}"). */
+const tagsOf = (v: Json | undefined): string[] =>
+  v === undefined ? [] : Array.isArray(v) ? v.map((t) => String(t)) : [String(v)];
+
 const secretName = /(password|passwd|secret|token|api_?key|private_?key|credential)/i;
 const secretValue = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
@@ -130,6 +157,13 @@ const secretValue = [
   /"type"\s*:\s*"service_account"/,
   /"private_key_id"/,
 ];
+
+/**
+ * Ports of the cluster itself that the internet-facing gateway must never reach on any node: etcd client and
+ * peer, the API server, the kubelet, controller-manager and scheduler. A compromised HAProxy would otherwise be
+ * one hop from the cluster's keys.
+ */
+const CLUSTER_PORTS = [2379, 2380, 10250, 10257, 10259];
 
 export function checkPolicy(dir: string, opts: { gateway: string; protectedPorts?: number[] }): Violation[] {
   const model = loadModel(dir);
@@ -159,6 +193,48 @@ export function checkPolicy(dir: string, opts: { gateway: string; protectedPorts
           rule: 'firewall-open-to-world',
           where,
           detail: `port(s) ${exposed.join(',')} open to ${open.map((s) => (s === unresolved ? '<unresolved>' : s)).join(',')}`,
+        });
+      }
+    }
+  }
+
+  // The gateway shares the node subnet, so a rule is open to it when it names the gateway's tag or any source
+  // range overlapping the subnet (GCP ORs source ranges and source tags). It reaches nodes when it has no
+  // target tags (every VM) or names a tag any other VM carries.
+  const gatewayVm = model.resources.find(
+    (x) => x.type === 'google_compute_instance' && x.name === opts.gateway,
+  );
+  const gatewayTags = new Set(tagsOf(gatewayVm?.body.tags));
+  const nodeTags = new Set(
+    model.resources
+      .filter((x) => x.type === 'google_compute_instance' && x.name !== opts.gateway)
+      .flatMap((x) => tagsOf(x.body.tags)),
+  );
+  const subnets = model.resources
+    .filter((x) => x.type === 'google_compute_subnetwork')
+    .map((x) => resolve(model, x.body.ip_cidr_range));
+  const clusterPorts = [...CLUSTER_PORTS, typeof apiPort === 'number' ? apiPort : 6443];
+  for (const r of model.resources.filter((x) => x.type === 'google_compute_firewall')) {
+    if (resolve(model, r.body.direction ?? '"INGRESS"') === 'EGRESS') continue;
+    const ranges = flat(resolve(model, r.body.source_ranges ?? []));
+    const fromGateway =
+      tagsOf(r.body.source_tags).some((t) => gatewayTags.has(t)) ||
+      ranges.some((range) => subnets.some((subnet) => overlaps(range, subnet))) ||
+      (r.body.source_ranges === undefined &&
+        r.body.source_tags === undefined &&
+        r.body.source_service_accounts === undefined);
+    const targets = tagsOf(r.body.target_tags);
+    const toNodes =
+      (targets.length === 0 && r.body.target_service_accounts === undefined) ||
+      targets.some((t) => nodeTags.has(t));
+    if (!fromGateway || !toNodes) continue;
+    for (const allow of (r.body.allow as Obj[] | undefined) ?? []) {
+      const exposed = clusterPorts.filter((p) => portsExpose(model, allow, p));
+      if (exposed.length > 0) {
+        violations.push({
+          rule: 'gateway-reaches-cluster-ports',
+          where: `${r.type}.${r.name}`,
+          detail: `the internet-facing gateway can reach port(s) ${exposed.join(',')} on the nodes (scope sources by node tag)`,
         });
       }
     }
