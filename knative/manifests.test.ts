@@ -192,6 +192,33 @@ describe('what the overlays say', () => {
     },
   );
 
+  it('gcp: no single-replica Deployment keeps its data on a node-bound volume (the bridge spool is an emptyDir)', () => {
+    // The cluster's only StorageClass (ansible/roles/platform) decides whether a PVC pins its pod to a node.
+    const storageClass = parseDocs(
+      readFileSync(join(repoRoot, 'ansible/roles/platform/templates/default-storage-class.yaml.j2'), 'utf8'),
+    ).find((o) => o.kind === 'StorageClass');
+    const nodeBound = storageClass?.provisioner === 'rancher.io/local-path';
+    expect(nodeBound, 'the test assumes the kubeadm cluster has no replicated volumes').toBe(true);
+    const docs = docsOf('gcp');
+    const pinned = docs
+      .filter((o) => o.kind === 'Deployment')
+      .flatMap((d) =>
+        (podSpec(d)?.volumes ?? [])
+          .filter((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim)
+          .map((v: { name: string }) => `Deployment/${d.metadata.name} volume ${v.name}`),
+      );
+    expect(pinned).toEqual([]);
+    expect(docs.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.metadata.name)).toEqual([]);
+    // The spool stops (drops and counts) before its emptyDir limit would get the pod evicted.
+    const bridge = podSpec(find('gcp', 'Deployment', 'bridge') ?? {});
+    const limit = bridge?.volumes.find((v: { name: string }) => v.name === 'spool')?.emptyDir?.sizeLimit;
+    expect(limit).toBe('1Gi');
+    const max = bridge?.containers[0].env.find(
+      (e: { name: string }) => e.name === 'BRIDGE_SPOOL_MAX_BYTES',
+    )?.value;
+    expect(Number(max)).toBeLessThan(2 ** 30 * 0.8);
+  });
+
   it.each(overlays)('%s: every KafkaSource dead-letters to the KafkaSink that exists', (overlay) => {
     const docs = docsOf(overlay);
     const sinks = new Set(docs.filter((o) => o.kind === 'KafkaSink').map((o) => o.metadata.name));

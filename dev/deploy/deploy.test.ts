@@ -70,7 +70,6 @@ describe('npm run deploy -- <function> --dry-run', () => {
       'Deployment/bridge',
       'KafkaUser/bridge',
       'NetworkPolicy/bridge-ingress',
-      'PersistentVolumeClaim/bridge-spool',
       'PodMonitor/bridge',
       'ServiceAccount/bridge',
     ]);

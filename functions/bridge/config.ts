@@ -129,7 +129,7 @@ export const bridgeSpec = {
   }),
   spoolDir: setting({
     env: 'BRIDGE_SPOOL_DIR',
-    doc: 'Directory of the disk spool (a persistent volume in the cluster)',
+    doc: 'Directory of the disk spool (an emptyDir volume in the cluster, see knative/README.md)',
     parse: p.text,
     default: '.cache/bridge-spool',
   }),
