@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { readVersions } from '../dev/versions/versions.ts';
 import { repoRoot } from '../test/fixtures.ts';
 import { checkAll, parseDocs, podSpec, secretProblems } from './policy.ts';
@@ -219,6 +219,32 @@ describe('what the overlays say', () => {
     expect(Number(max)).toBeLessThan(2 ** 30 * 0.8);
   });
 
+  it('gcp: the Kafka UI is served where the gateway routes it, with its own user, reaching the listener', () => {
+    const docs = docsOf('gcp');
+    const svc = find('gcp', 'Service', 'kafdrop');
+    const group = parse(
+      readFileSync(join(repoRoot, 'ansible/playbooks/group_vars/all/main.yml'), 'utf8'),
+    ) as Record<string, unknown>;
+    expect(svc?.metadata.namespace).toBe('kafka');
+    expect(svc?.spec.type).toBe('NodePort');
+    expect(svc?.spec.ports[0].nodePort).toBe(group.kafdrop_node_port);
+    const pod = podSpec(find('gcp', 'Deployment', 'kafdrop') ?? {});
+    const secretVolumes = pod?.volumes.filter((v: { secret?: unknown }) => v.secret);
+    const user = find('gcp', 'KafkaUser', 'kafdrop');
+    expect(secretVolumes.map((v: { secret: { secretName: string } }) => v.secret.secretName)).toEqual([
+      user?.spec.authentication.password.valueFrom.secretKeyRef.name,
+    ]);
+    // The image is pinned to a release, never a moving tag.
+    expect(pod?.containers[0].image).toMatch(/:\d+\.\d+\.\d+$/);
+    // Strimzi's listener NetworkPolicy lets it in.
+    const peers = find('gcp', 'Kafka', 'market')?.spec.kafka.listeners.flatMap(
+      (l: { networkPolicyPeers?: unknown[] }) => l.networkPolicyPeers ?? [],
+    );
+    expect(peers).toContainEqual({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'kafdrop' } } });
+    // Every KafkaUser lives where the Strimzi User Operator looks: the Kafka cluster's namespace.
+    for (const u of docs.filter((o) => o.kind === 'KafkaUser')) expect(u.metadata.namespace).toBe('kafka');
+  });
+
   it.each(overlays)('%s: every KafkaSource dead-letters to the KafkaSink that exists', (overlay) => {
     const docs = docsOf(overlay);
     const sinks = new Set(docs.filter((o) => o.kind === 'KafkaSink').map((o) => o.metadata.name));
@@ -291,7 +317,7 @@ describe('what the overlays say', () => {
     expect(bridgeEnv).toEqual(expect.arrayContaining(['KAFKA_SASL_MECHANISM', 'KAFKA_SASL_PASSWORD_FILE']));
   });
 
-  it('gcp: ACLs are least privilege (bridge writes market; sources read it in their own group; DLS writes dead letters)', () => {
+  it('gcp: ACLs are least privilege (bridge writes market; sources read it in their own group; DLS writes dead letters; the UI only reads)', () => {
     const acls = Object.fromEntries(
       docsOf('gcp')
         .filter((o) => o.kind === 'KafkaUser')
@@ -300,7 +326,7 @@ describe('what the overlays say', () => {
           u.spec.authorization.acls
             .map(
               (a: { resource: { type: string; name: string }; operations: string[] }) =>
-                `${a.resource.type}:${a.resource.name}:${[...a.operations].sort().join('+')}`,
+                `${a.resource.type}:${a.resource.name ?? ''}:${[...a.operations].sort().join('+')}`,
             )
             .sort(),
         ]),
@@ -311,6 +337,12 @@ describe('what the overlays say', () => {
       'trade-writer': ['group:trade-writer:Read', 'topic:market:Describe+Read'],
       'minute-window': ['group:minute-window:Read', 'topic:market:Describe+Read'],
       'dead-letters': ['topic:market-dead-letters:Describe+Write'],
+      // The Kafka UI reads everything and changes nothing.
+      kafdrop: [
+        'cluster::Describe+DescribeConfigs',
+        'group:*:Describe',
+        'topic:*:Describe+DescribeConfigs+Read',
+      ],
     });
   });
 
@@ -325,8 +357,14 @@ describe('what the overlays say', () => {
             m.spec.selector.matchLabels?.['strimzi.io/kind'],
         ),
     );
+    // Kafdrop ships no Prometheus registry (only Spring's actuator health, which the gateway checks); it is
+    // an operator's browsing tool, not on the data path.
+    const unmonitored = new Set(['kafdrop']);
     const workloads = docs.filter(
-      (o) => ['Service', 'Deployment', 'StatefulSet'].includes(o.kind) && podSpec(o),
+      (o) =>
+        ['Service', 'Deployment', 'StatefulSet'].includes(o.kind) &&
+        podSpec(o) &&
+        !unmonitored.has(o.metadata.name),
     );
     for (const w of workloads) expect(monitored, `${w.kind}/${w.metadata.name}`).toContain(w.metadata.name);
     expect(monitored).toContain('Kafka');

@@ -2,6 +2,7 @@
 // (production profile), yamllint, the HAProxy config rendered by the role's own template task (which runs
 // `haproxy -c` as its validator) and checked again here, and the node-preparation role in check mode against
 // this machine, proving that check mode reports changes without making any.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -16,7 +17,10 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ansibleDir, missingTools, run, tool } from './tools.ts';
+import { parseDocs } from '../../knative/policy.ts';
+import { renderGrafanaWiring } from './render-monitoring.ts';
+import { loadModel } from './tf-policy.ts';
+import { ansibleDir, missingTools, repoRoot, run, terraformDir, tool } from './tools.ts';
 
 const skip = process.env.INFRA_TOOLS_SKIP === '1';
 const playbooks = readdirSync(path.join(ansibleDir, 'playbooks')).filter((f) => f.endsWith('.yml'));
@@ -211,6 +215,75 @@ describe.skipIf(skip)('ansible (offline)', () => {
       // The API server is not behind this single VM.
       expect(text).not.toMatch(/:6443/);
     }, 120_000);
+
+    it('routes every UI to a NodePort something serves, with the health path the app answers on; the firewall opens exactly those', () => {
+      const { res, cfg } = render({ worker_private_ips: ['10.20.0.21'] });
+      expect(res.status, res.output).toBe(0);
+      const text = readFileSync(cfg, 'utf8');
+      // backend name -> { port, health }
+      const backends = new Map<string, { port: number; health?: string }>();
+      for (const block of text.split(/\n(?=backend )/).filter((b) => b.startsWith('backend '))) {
+        const name = /^backend (\S+)/.exec(block)![1]!;
+        const server = /server \S+ [\d.]+:(\d+)/.exec(block);
+        if (!server) continue;
+        backends.set(name, { port: Number(server[1]), health: /option httpchk GET (\S+)/.exec(block)?.[1] });
+      }
+      expect([...backends.keys()].sort()).toEqual([
+        'admin_alertmanager',
+        'admin_kafdrop',
+        'admin_prometheus',
+        'grafana',
+      ]);
+
+      // What serves NodePorts: the gcp overlay's NodePort Services (with their pods' readiness paths) and the
+      // Helm values of the monitoring role.
+      const gcp = parseDocs(
+        execFileSync('kubectl', ['kustomize', path.join(repoRoot, 'knative/overlays/gcp')], {
+          encoding: 'utf8',
+          maxBuffer: 32 << 20,
+        }),
+      );
+      const served = new Map<number, { what: string; health?: string }>();
+      for (const svc of gcp.filter((o) => o.kind === 'Service' && o.spec?.type === 'NodePort')) {
+        const pods = gcp.find(
+          (o) =>
+            o.kind === 'Deployment' &&
+            Object.entries(svc.spec.selector).every(([k, v]) => o.spec.template.metadata.labels[k] === v),
+        );
+        for (const p of svc.spec.ports)
+          served.set(p.nodePort, {
+            what: `Service ${svc.metadata.name}`,
+            health: pods?.spec.template.spec.containers[0].readinessProbe?.httpGet?.path,
+          });
+      }
+      const { values } = renderGrafanaWiring();
+      served.set(Number(values.grafana.service.nodePort), { what: 'Grafana', health: '/api/health' });
+      served.set(Number(values.prometheus.service.nodePort), {
+        what: 'Prometheus',
+        health: `${values.prometheus.prometheusSpec.routePrefix}/-/ready`,
+      });
+      served.set(Number(values.alertmanager.service.nodePort), {
+        what: 'Alertmanager',
+        health: `${values.alertmanager.alertmanagerSpec.routePrefix}/-/ready`,
+      });
+      for (const [name, b] of backends) {
+        const s = served.get(b.port);
+        expect(s, `${name} routes to NodePort ${b.port}, which nothing serves`).toBeDefined();
+        expect(b.health, `${name} health check`).toBe(s!.health);
+      }
+      // The Kafka UI runs under the path prefix the gateway routes.
+      const kafdrop = gcp.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kafdrop');
+      const args = kafdrop?.spec.template.spec.containers[0].env.find(
+        (e: { name: string }) => e.name === 'CMD_ARGS',
+      ).value;
+      expect(args).toContain('--server.servlet.context-path=/kafdrop');
+
+      // Terraform lets the gateway reach exactly these NodePorts on the workers.
+      const tfPorts = (loadModel(terraformDir).variables.get('gateway_node_ports')!.default as string[]).map(
+        (p) => Number(p.replace(/"/g, '')),
+      );
+      expect([...tfPorts].sort()).toEqual([...new Set([...backends.values()].map((b) => b.port))].sort());
+    }, 300_000);
 
     it('the role refuses a config haproxy rejects (invalid allowlist entry)', () => {
       const { res, cfg } = render({
