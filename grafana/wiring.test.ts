@@ -96,7 +96,7 @@ const PRODUCERS: Record<
     deployed: (docs: Obj[]) => boolean;
   }
 > = {
-  // Strimzi 1.2.0 KafkaExporter.java: Deployment <cluster>-kafka-exporter, labels strimzi.io/cluster,
+  // Strimzi KafkaExporter.java (0.51.0 and 1.2.0 alike): Deployment <cluster>-kafka-exporter, labels strimzi.io/cluster,
   // strimzi.io/kind=Kafka, strimzi.io/component-type=kafka-exporter; port MetricsModel.METRICS_PORT_NAME.
   'kafka-exporter': {
     namespace: (docs) => docs.find((o) => o.kind === 'Kafka')?.metadata.namespace,

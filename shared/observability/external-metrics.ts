@@ -22,7 +22,8 @@ export interface ExternalMetricDef {
   readonly source: string;
 }
 
-// Strimzi 1.2.0 bundles kafka_exporter 1.9.0 (docker-images/kafka-based/kafka/Dockerfile, KAFKA_EXPORTER_VERSION);
+// Strimzi 0.51.0 (versions.yaml) bundles kafka_exporter 1.9.0 (docker-images/kafka-based/kafka/Dockerfile,
+// KAFKA_EXPORTER_VERSION; 1.2.0 too);
 // names are prometheus.BuildFQName("kafka", subsystem, name) in kafka_exporter.go.
 const KAFKA_EXPORTER_SOURCE = 'https://github.com/danielqsj/kafka_exporter/blob/v1.9.0/kafka_exporter.go';
 
