@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { WebSocketServer } from 'ws';
 import { httpBinaryHeaders, recordToEvent } from '../dev/dispatcher/events.ts';
 import { parseFrame, splitBySymbol } from '../functions/bridge/frame.ts';
 import { deleteTopic, readTopic } from '../functions/bridge/int-helpers.ts';
 import { type BridgeService, startBridgeService } from '../functions/bridge/service.ts';
-import { testConfig, until } from '../functions/bridge/test-helpers.ts';
+import { startFrameFeed, testConfig, until } from '../functions/bridge/test-helpers.ts';
 import { minuteFinalizer } from '../functions/minute-finalizer/handler.ts';
 import { minuteWindow } from '../functions/minute-window/handler.ts';
 import { tradeWriter } from '../functions/trade-writer/handler.ts';
@@ -106,7 +105,7 @@ async function liveCounters(symbol: string) {
 describe('a frame with "c": ["1", null], end to end (feed → bridge → Kafka → functions → Cassandra)', () => {
   const topic = `accept-it-${randomUUID()}`;
   let service: BridgeService;
-  let wss: WebSocketServer;
+  let feed: { url: string; close(): Promise<void> };
   let dir: string;
   // A closed minute two minutes ago: the finalizer may finalize it at once.
   const minute = minuteOf(Date.now()) - 2 * MINUTE_MS;
@@ -124,15 +123,10 @@ describe('a frame with "c": ["1", null], end to end (feed → bridge → Kafka �
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'accept-it-'));
-    wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    wss.on('connection', (ws) => {
-      ws.once('message', () => ws.send(JSON.stringify(frame)));
-    });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
-    const { port } = wss.address() as { port: number };
+    feed = await startFrameFeed([frame]);
     service = await startBridgeService({
       config: testConfig({
-        FINNHUB_URL: `ws://127.0.0.1:${port}`,
+        FINNHUB_URL: feed.url,
         FINNHUB_SYMBOLS: 'AAPL,MSFT',
         KAFKA_TOPIC: topic,
         KAFKA_TOPIC_PARTITIONS: '1',
@@ -144,7 +138,7 @@ describe('a frame with "c": ["1", null], end to end (feed → bridge → Kafka �
   });
   afterAll(async () => {
     await service?.stop(5_000);
-    await new Promise<void>((r) => (wss ? wss.close(() => r()) : r()));
+    await feed?.close();
     await deleteTopic(brokers, topic).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });

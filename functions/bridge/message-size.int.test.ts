@@ -3,14 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { WebSocketServer } from 'ws';
 import { fromKafkaRecord } from '../../shared/contract/index.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
 import { createLogger } from '../../shared/observability/index.ts';
 import { deleteTopic, readTopic } from './int-helpers.ts';
 import { RECORD_BATCH_OVERHEAD } from './record.ts';
 import { type BridgeService, startBridgeService } from './service.ts';
-import { testConfig, until } from './test-helpers.ts';
+import { startFrameFeed, testConfig, until } from './test-helpers.ts';
 
 /**
  * Issue 12 item 5 on the real broker: a topic whose `max.message.bytes` is small (2 KiB). The bridge must size
@@ -24,7 +23,7 @@ describe('bridge → a topic with a small max.message.bytes', () => {
   const brokers = inject('kafkaBrokers');
   const topic = `size-it-${randomUUID()}`;
   let service: BridgeService;
-  let wss: WebSocketServer;
+  let feed: { url: string; close(): Promise<void> };
   let dir: string;
   const t0 = Date.now() - 60_000;
   // One frame of 150 AAPL trades: its record alone is several times the limit. Then 200 small frames.
@@ -46,17 +45,10 @@ describe('bridge → a topic with a small max.message.bytes', () => {
     const admin = await client.admin();
     await admin.ensureTopic(topic, 2, { configs: { 'max.message.bytes': String(LIMIT) } });
     await client.close();
-    wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    wss.on('connection', (ws) => {
-      ws.once('message', () => {
-        for (const f of frames) ws.send(JSON.stringify(f));
-      });
-    });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
-    const { port } = wss.address() as { port: number };
+    feed = await startFrameFeed(frames);
     service = await startBridgeService({
       config: testConfig({
-        FINNHUB_URL: `ws://127.0.0.1:${port}`,
+        FINNHUB_URL: feed.url,
         FINNHUB_SYMBOLS: symbols.join(','),
         KAFKA_TOPIC: topic,
         KAFKA_TOPIC_PARTITIONS: '2',
@@ -70,7 +62,7 @@ describe('bridge → a topic with a small max.message.bytes', () => {
   });
   afterAll(async () => {
     await service?.stop(5_000);
-    await new Promise<void>((r) => (wss ? wss.close(() => r()) : r()));
+    await feed?.close();
     await deleteTopic(brokers, topic).catch(() => {});
     rmSync(dir, { recursive: true, force: true });
   });

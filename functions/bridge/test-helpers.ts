@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { WebSocketServer } from 'ws';
 import { createLogger, type Logger } from '../../shared/observability/index.ts';
 import type { BridgeSink } from './bridge.ts';
 import { type BridgeConfig, loadBridgeConfig } from './config.ts';
@@ -67,4 +68,22 @@ export async function until(
     await new Promise((r) => setTimeout(r, stepMs));
   }
   return true;
+}
+
+/**
+ * A websocket feed on a free port that answers the bridge's first subscribe message with `frames`, in order
+ * (a fixed market for tests that need exact frames rather than the replay feed's).
+ */
+export async function startFrameFeed(
+  frames: readonly unknown[],
+): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  wss.on('connection', (ws) => {
+    ws.once('message', () => {
+      for (const f of frames) ws.send(JSON.stringify(f));
+    });
+  });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  const { port } = wss.address() as { port: number };
+  return { url: `ws://127.0.0.1:${port}`, close: () => new Promise<void>((r) => wss.close(() => r())) };
 }
