@@ -2,6 +2,7 @@ import type cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKeyspace, type TestKeyspace } from '../../test/cassandra.ts';
 import { expectedCandle } from '../../test/market-fixtures.ts';
+import { seedMarket } from '../../test/seed-market.ts';
 import { createCassandraClient } from '../cassandra/client.ts';
 import type { Trade } from '../contract/types.ts';
 import { MINUTE_MS, minuteOf } from '../market/time.ts';
@@ -15,7 +16,6 @@ import {
   runPanel,
   SYMBOL_VARIABLE,
 } from './index.ts';
-import { seedMarket } from './test-market.ts';
 
 const M0 = minuteOf(Date.now()) - 10 * MINUTE_MS;
 const BTC = 'BINANCE:BTCUSDT';

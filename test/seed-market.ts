@@ -1,10 +1,10 @@
-import { minuteFinalizer } from '../../functions/minute-finalizer/handler.ts';
-import { minuteWindow } from '../../functions/minute-window/handler.ts';
-import { tradeWriter } from '../../functions/trade-writer/handler.ts';
-import type { Trade } from '../../shared/contract/types.ts';
-import { allMetrics, batch, quietLog } from '../../test/market-fixtures.ts';
-import type { MarketStore } from '../cassandra/market-store.ts';
-import { MINUTE_MS } from '../market/time.ts';
+import { minuteFinalizer } from '../functions/minute-finalizer/handler.ts';
+import { minuteWindow } from '../functions/minute-window/handler.ts';
+import { tradeWriter } from '../functions/trade-writer/handler.ts';
+import type { MarketStore } from '../shared/cassandra/market-store.ts';
+import type { Trade } from '../shared/contract/types.ts';
+import { MINUTE_MS } from '../shared/market/time.ts';
+import { allMetrics, batch, quietLog } from './market-fixtures.ts';
 
 /**
  * Test data for the panel tests, written through the real functions' handlers and store (trade-writer,
