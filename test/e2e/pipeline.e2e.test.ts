@@ -1,13 +1,17 @@
 /**
  * End to end on the real stack: replay feed -> bridge -> Kafka -> dispatcher (KafkaSource contract, read from
  * the manifests) -> trade-writer / minute-window / minute-finalizer -> Cassandra, with chaos on the way:
- * 20 % of deliveries duplicated, functions SIGKILLed and restarted mid-stream, Cassandra unreachable for a
- * while. Afterwards every trade is stored exactly once and every candle and counter is exact.
+ * 20 % of deliveries duplicated, functions SIGKILLed and restarted mid-stream, Cassandra unreachable for longer
+ * than the (shrunk) retry budget so events are dead-lettered and come back with `npm run dlq -- replay`, and
+ * the finalizer SIGKILLed in the middle of a run. Afterwards every trade is stored exactly once, every candle
+ * equals the ground truth and the live counters equal the candles.
  * Size: E2E_TRADES (default 100,000) at E2E_RATE trades/s (default 5,000).
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeManifestCopy } from '../../dev/pipeline/manifests.ts';
 import { LOCAL_TOPIC_PARTITIONS, type Stack, startStack } from '../../dev/pipeline/stack.ts';
@@ -19,7 +23,7 @@ import { createKafkaClient } from '../../shared/kafka/index.ts';
 import type { KafkaAdmin, KafkaClient } from '../../shared/kafka/types.ts';
 import { HOUR_MS, hourOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
 import { createTestKeyspace, type TestKeyspace } from '../cassandra.ts';
-import { uniqueName } from '../fixtures.ts';
+import { repoRoot, uniqueName } from '../fixtures.ts';
 import { expectedCandle, quietLog } from '../market-fixtures.ts';
 import { until } from '../until.ts';
 
@@ -27,6 +31,11 @@ const SYMBOLS = ['BINANCE:BTCUSDT', 'BINANCE:ETHUSDT', 'AAPL', 'MSFT'];
 const TOTAL = Number(process.env.E2E_TRADES ?? 100_000);
 const RATE = Number(process.env.E2E_RATE ?? 5000);
 const SIM_MINUTES = 6;
+/** The retry budget of the manifest copy: two retries 0.2 s and 0.4 s apart, far below the Cassandra cut. */
+const SHRUNK_DELIVERY = { retry: 2, backoffDelay: 'PT0.2S' };
+const CASSANDRA_CUT_MS = 8000;
+const FINALIZER_LEASE_TTL_S = 5;
+const run = promisify(execFile);
 
 let ks: TestKeyspace;
 let kafka: KafkaClient;
@@ -87,6 +96,7 @@ beforeAll(async () => {
       topic,
       deadLetterTopic: dlq,
       groupSuffix: uniqueName('e2e'),
+      delivery: SHRUNK_DELIVERY,
     }),
     workDir: work,
     feedUrl: feed.url,
@@ -94,6 +104,8 @@ beforeAll(async () => {
     env: { FINNHUB_SYMBOLS: SYMBOLS.join(','), LOG_LEVEL: 'warn' },
     serviceEnv: {
       dispatcher: { DISPATCHER_DUPLICATE_RATIO: '0.2', DISPATCHER_PING_SCHEDULE: 'false' },
+      // A finalizer SIGKILLed mid-run holds the lease until it expires: keep that short here.
+      'minute-finalizer': { FINALIZER_LEASE_TTL_S: String(FINALIZER_LEASE_TTL_S) },
     },
   });
   log(`stack up, logs in ${work}/logs`);
@@ -164,10 +176,10 @@ describe('the whole local pipeline under chaos', () => {
       [0.45, 'restart minute-window', () => stack.service('minute-window').restart()],
       [
         0.55,
-        'Cassandra unreachable for 5 s',
+        `Cassandra unreachable for ${CASSANDRA_CUT_MS / 1000} s, longer than the retry budget`,
         async () => {
           proxy.setDown(true);
-          await new Promise((r) => setTimeout(r, 5000));
+          await new Promise((r) => setTimeout(r, CASSANDRA_CUT_MS));
           proxy.setDown(false);
         },
       ],
@@ -205,7 +217,31 @@ describe('the whole local pipeline under chaos', () => {
       for (const s of SYMBOLS) n += (await storedTrades(s, span.from, span.to)).length;
       return n;
     };
-    await until('every trade row', async () => (await countStored()) >= TOTAL, 240_000);
+    // What the outage dead-lettered comes back with the operator's command; it runs until every row is
+    // there, because the dispatcher may still be dead-lettering events it was late to deliver.
+    let replayed = 0;
+    await until(
+      'every trade row, replaying dead letters',
+      async () => {
+        const { stdout } = await run(process.execPath, ['--import', 'tsx', 'ops/dlq.ts', 'replay'], {
+          cwd: repoRoot,
+          env: {
+            ...process.env,
+            KAFKA_BROKERS: inject('kafkaBrokers').join(','),
+            DLQ_TOPIC: dlq,
+            DLQ_REPLAY_TOPIC: topic,
+            DLQ_REPLAY_GROUP: `${topic}_replay`,
+            DLQ_IDLE_MS: '2000',
+            LOG_LEVEL: 'warn',
+          },
+        });
+        replayed += (JSON.parse(stdout) as { replayed: number }).replayed;
+        return (await countStored()) >= TOTAL;
+      },
+      240_000,
+    );
+    log(`${replayed} dead letters replayed`);
+    expect(replayed, 'the outage dead-lettered events and they were replayed').toBeGreaterThan(0);
 
     // Exactly the trades sent: none lost, none doubled, same-millisecond trades distinct.
     const key = (t: Trade) => `${t.t}|${t.p}|${t.v}`;
@@ -238,8 +274,15 @@ describe('the whole local pipeline under chaos', () => {
       240_000,
     );
     log(`live counters hold ${last} of ${TOTAL} trades before finalization`);
-    const tick = async () => {
-      const res = await fetch(`${stack.urls['minute-finalizer']}/`, {
+    const finalizerMetric = async (name: string, labels: string) => {
+      const text = await fetch(`${stack.urls['minute-finalizer']}/metrics`).then((r) => r.text());
+      let sum = 0;
+      for (const line of text.split('\n'))
+        if (line.startsWith(name) && line.includes(labels)) sum += Number(line.split(' ').pop());
+      return sum;
+    };
+    const post = () =>
+      fetch(`${stack.urls['minute-finalizer']}/`, {
         method: 'POST',
         headers: {
           'ce-specversion': '1.0',
@@ -250,7 +293,32 @@ describe('the whole local pipeline under chaos', () => {
         },
         body: '{"reason":"e2e"}',
       });
-      expect(res.status).toBe(204);
+    // Kill the finalizer in the middle of its first run: once it has finalized some minutes, not all.
+    const running = post().catch(() => undefined);
+    let doneBeforeKill = 0;
+    await until(
+      'the finalizer to be mid-run',
+      async () => {
+        doneBeforeKill = await finalizerMetric('mp_finalizer_minutes_total', '');
+        return doneBeforeKill > 0;
+      },
+      60_000,
+    );
+    await stack.service('minute-finalizer').stop('SIGKILL');
+    log(`finalizer SIGKILLed after finalizing ${doneBeforeKill} minutes of its run`);
+    await running;
+    await stack.service('minute-finalizer').restart();
+    // A run counts once it finished (the killed one's lease has to expire first): two complete runs.
+    const tick = async () => {
+      const before = await finalizerMetric('mp_finalizer_runs_total', 'outcome="ok"');
+      await until(
+        'a complete finalizer run',
+        async () => {
+          expect((await post()).status).toBe(204);
+          return (await finalizerMetric('mp_finalizer_runs_total', 'outcome="ok"')) > before;
+        },
+        60_000,
+      );
     };
     await tick();
     await tick();
