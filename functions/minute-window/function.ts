@@ -9,6 +9,7 @@ export default defineFunction({
       store,
       finalizeHorizonS: market.finalizeHorizonS,
       finalizeLatenessS: market.finalizeLatenessS,
+      maxFutureSkewS: market.maxFutureSkewS,
       metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates', 'replayedEvents']),
     }),
 });

@@ -12,6 +12,7 @@ export default defineFunction({
       mode: own.writeMode,
       finalizeHorizonS: market.finalizeHorizonS,
       finalizeLatenessS: market.finalizeLatenessS,
+      maxFutureSkewS: market.maxFutureSkewS,
       metrics: registerMetrics(registry, TRADE_WRITER_METRICS),
     }),
 });
