@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { writeManifestCopy } from '../../dev/pipeline/manifests.ts';
 import { LOCAL_TOPIC_PARTITIONS, type Stack, startStack } from '../../dev/pipeline/stack.ts';
 import { startTcpProxy, type TcpProxy } from '../../dev/pipeline/tcp-proxy.ts';
-import { Market } from '../../dev/replay-feed/market.ts';
+import { type FeedFrame, type FeedTrade, Market } from '../../dev/replay-feed/market.ts';
 import { type ReplayFeed, startReplayFeed } from '../../dev/replay-feed/server.ts';
 import type { Trade } from '../../shared/contract/types.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
@@ -36,6 +36,9 @@ const SHRUNK_DELIVERY = { retry: 2, backoffDelay: 'PT0.2S' };
 const CASSANDRA_CUT_MS = 8000;
 const FINALIZER_LEASE_TTL_S = 5;
 const run = promisify(execFile);
+/** Trades of the hostile frames that are good (stored and counted), and all of them (one is refused). */
+const HOSTILE_GOOD = 3;
+const HOSTILE_ALL = 4;
 
 let ks: TestKeyspace;
 let kafka: KafkaClient;
@@ -48,10 +51,14 @@ const dlq = `${topic}_dlq`;
 const work = mkdtempSync(join(tmpdir(), 'mp-e2e-'));
 const log = (msg: string) => process.stderr.write(`[e2e] ${msg}\n`);
 
+const recordedTimes = new Set<number>();
+let recordingStart = 0;
+
 /** A seeded market over SIM_MINUTES closed minutes, written as a recording the feed replays at RATE. */
 function writeRecording(): string {
   const market = new Market({ seed: 42 });
   const t0 = minuteOf(Date.now()) - (SIM_MINUTES + 2) * MINUTE_MS;
+  recordingStart = t0;
   const steps = SIM_MINUTES * 600;
   const lines: string[] = [];
   let made = 0;
@@ -61,11 +68,39 @@ function writeRecording(): string {
     for (const frame of market.frames(t0 + i * 100, n, SYMBOLS)) {
       lines.push(JSON.stringify(frame));
       made += frame.data.length;
+      for (const d of frame.data) recordedTimes.add(d.t);
     }
   }
   const file = join(work, 'market.jsonl');
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
+}
+
+/**
+ * What a sloppy or hostile feed sends: good trades whose optional conditions are malformed (a null item, a
+ * number, not a list), which must be stored and counted whole, and a symbol the bridge never subscribed,
+ * which must be refused. Times are inside a recorded minute but used by no recorded trade (no tie to order).
+ */
+function hostileFrames(): FeedFrame[] {
+  const free = (from: number) => {
+    let t = from;
+    while (recordedTimes.has(t)) t++;
+    recordedTimes.add(t);
+    return t;
+  };
+  const at = recordingStart + 2 * MINUTE_MS + 12_345;
+  const sloppy = (s: string, p: number, t: number, v: number, c: unknown) => ({ s, p, t, v, c }) as FeedTrade;
+  return [
+    {
+      type: 'trade',
+      data: [
+        sloppy('AAPL', 187.25, free(at), 3, ['1', null]),
+        sloppy('AAPL', 187.5, free(at + 1000), 2, [12]),
+        sloppy('MSFT', 410.1, free(at + 2000), 1, 'not-a-list'),
+      ],
+    },
+    { type: 'trade', data: [sloppy('NOT:SUBSCRIBED', 1, free(at + 3000), 1, null)] },
+  ];
 }
 
 beforeAll(async () => {
@@ -175,6 +210,13 @@ describe('the whole local pipeline under chaos', () => {
       ],
       [0.45, 'restart minute-window', () => stack.service('minute-window').restart()],
       [
+        0.5,
+        'hostile frames: malformed conditions, an unsubscribed symbol',
+        async () => {
+          for (const frame of hostileFrames()) feed.sendFrame(frame);
+        },
+      ],
+      [
         0.55,
         `Cassandra unreachable for ${CASSANDRA_CUT_MS / 1000} s, longer than the retry budget`,
         async () => {
@@ -203,15 +245,17 @@ describe('the whole local pipeline under chaos', () => {
       log(`${feed.stats.tradesSent} trades sent: ${what}`);
       await act();
     }
-    await until('the feed to finish', () => feed.stats.tradesSent >= TOTAL, 300_000);
+    await until('the feed to finish', () => feed.stats.tradesSent >= TOTAL + HOSTILE_ALL, 300_000);
     const sentTrades = feed.sent.flatMap((f) => f.frame.data);
-    expect(sentTrades).toHaveLength(TOTAL);
+    expect(sentTrades).toHaveLength(TOTAL + HOSTILE_ALL);
+    const EXPECTED = TOTAL + HOSTILE_GOOD;
 
     const span = {
       from: Math.min(...sentTrades.map((t) => t.t)),
       to: Math.max(...sentTrades.map((t) => t.t)),
     };
     const truth = new Map<string, Trade[]>(SYMBOLS.map((s) => [s, sentTrades.filter((t) => t.s === s)]));
+    expect([...truth.values()].flat()).toHaveLength(EXPECTED);
     const countStored = async () => {
       let n = 0;
       for (const s of SYMBOLS) n += (await storedTrades(s, span.from, span.to)).length;
@@ -236,7 +280,7 @@ describe('the whole local pipeline under chaos', () => {
           },
         });
         replayed += (JSON.parse(stdout) as { replayed: number }).replayed;
-        return (await countStored()) >= TOTAL;
+        return (await countStored()) >= EXPECTED;
       },
       240_000,
     );
@@ -269,18 +313,22 @@ describe('the whole local pipeline under chaos', () => {
           last = n;
           stableSince = Date.now();
         }
-        return n === TOTAL || Date.now() - stableSince > 10_000;
+        return n === EXPECTED || Date.now() - stableSince > 10_000;
       },
       240_000,
     );
-    log(`live counters hold ${last} of ${TOTAL} trades before finalization`);
-    const finalizerMetric = async (name: string, labels: string) => {
-      const text = await fetch(`${stack.urls['minute-finalizer']}/metrics`).then((r) => r.text());
+    log(`live counters hold ${last} of ${EXPECTED} trades before finalization`);
+    const metric = async (service: 'bridge' | 'minute-finalizer', name: string, labels: string) => {
+      const text = await fetch(`${stack.urls[service]}/metrics`).then((r) => r.text());
       let sum = 0;
       for (const line of text.split('\n'))
         if (line.startsWith(name) && line.includes(labels)) sum += Number(line.split(' ').pop());
       return sum;
     };
+    const finalizerMetric = (name: string, labels: string) => metric('minute-finalizer', name, labels);
+    // The hostile frames: three repairs counted, the unsubscribed symbol refused and counted.
+    expect(await metric('bridge', 'mp_bridge_trade_fixes_total', '')).toBeGreaterThanOrEqual(3);
+    expect(await metric('bridge', 'mp_bridge_trade_rejects_total', 'unsubscribed')).toBeGreaterThanOrEqual(1);
     const post = () =>
       fetch(`${stack.urls['minute-finalizer']}/`, {
         method: 'POST',
