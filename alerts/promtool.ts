@@ -53,7 +53,8 @@ export interface PromtoolResult {
 
 /** Runs one `promtool test rules` with the given groups, series and the alerts expected at `evalTime`. */
 export function testAlert(opts: {
-  groups: readonly RuleGroup[];
+  /** Rule groups as promtool reads them (only written out: a Grafana-style rule without `for` is fine). */
+  groups: readonly { name: string; rules: readonly { alert: string; expr: string }[] }[];
   series: readonly InputSeries[];
   alertname: string;
   evalTime: string;

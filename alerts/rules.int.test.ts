@@ -385,7 +385,12 @@ const FIRES: Record<AlertName, Scenario> = {
   },
 };
 
-const run = (alertname: string, series: InputSeries[], expected: ExpectedAlert[], groups = [group]) => {
+const run = (
+  alertname: string,
+  series: InputSeries[],
+  expected: ExpectedAlert[],
+  groups: Parameters<typeof testAlert>[0]['groups'] = [group],
+) => {
   const r = testAlert({ groups, series, alertname, evalTime: EVAL, expected });
   expect(r.ok, r.output).toBe(true);
 };

@@ -28,7 +28,9 @@ async function env(): Promise<Record<string, string>> {
   const runtimeDir = join(home, 'runtime');
   mkdirSync(runtimeDir, { recursive: true });
   symlinkSync(jars, join(runtimeDir, 'jars'));
-  const base = 20_000 + Math.floor(Math.random() * 20_000);
+  // Below Linux's ephemeral range (32768-60999), where freePort() and every outgoing connection take theirs:
+  // a base up there once collided with one (CI: "port 37068 (dispatcher) is already in use").
+  const base = 20_000 + Math.floor(Math.random() * 12_000);
   return {
     MARKET_RUNTIME: 'embedded',
     MARKET_RUNTIME_DIR: runtimeDir,

@@ -5,7 +5,8 @@
  * than the (shrunk) retry budget so events are dead-lettered and come back with `npm run dlq -- replay`, and
  * the finalizer SIGKILLed in the middle of a run. Afterwards every trade is stored exactly once, every candle
  * equals the ground truth and the live counters equal the candles.
- * Size: E2E_TRADES (default 100,000) at E2E_RATE trades/s (default 5,000).
+ * Size: E2E_TRADES (default 30,000) at E2E_RATE trades/s (default 5,000). Exactness, not throughput, is the
+ * point here (the bench measures throughput): 100,000 trades outran the waits below on a two-core CI machine.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -28,7 +29,7 @@ import { expectedCandle, quietLog } from '../market-fixtures.ts';
 import { until } from '../until.ts';
 
 const SYMBOLS = ['BINANCE:BTCUSDT', 'BINANCE:ETHUSDT', 'AAPL', 'MSFT'];
-const TOTAL = Number(process.env.E2E_TRADES ?? 100_000);
+const TOTAL = Number(process.env.E2E_TRADES ?? 30_000);
 const RATE = Number(process.env.E2E_RATE ?? 5000);
 const SIM_MINUTES = 6;
 /** The retry budget of the manifest copy: two retries 0.2 s and 0.4 s apart, far below the Cassandra cut. */

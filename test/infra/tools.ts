@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Where dev/setup installs the validators (MARKET_TOOLS_DIR moves it, as the setup scripts honour it). */
-const toolsDir = process.env.MARKET_TOOLS_DIR ?? path.join(repoRoot, '.cache/tools');
+export const toolsDir = process.env.MARKET_TOOLS_DIR ?? path.join(repoRoot, '.cache/tools');
 const binDir = path.join(toolsDir, 'bin');
 const venvBin = path.join(toolsDir, 'venv/bin');
 export const terraformDir = path.join(repoRoot, 'terraform');
