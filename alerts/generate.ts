@@ -3,10 +3,10 @@
  * rule from alerts/catalogue.ts. `--check` only compares (exit 1 when a checked-in file is stale).
  * ALERT_PRICE_MOVE_PCT / ALERT_PRICE_MOVE_WINDOW_S change the price-move rule (alerts/config.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { writeOrCheck } from '../dev/generated-files.ts';
 import { PRICE_MOVE_DEFAULTS, type PriceMoveConfig } from './catalogue.ts';
 import { loadAlertConfig } from './config.ts';
 import { grafanaPriceMoveRule, prometheusRule } from './render.ts';
@@ -29,24 +29,8 @@ export function generatedAlertFiles(
   };
 }
 
-function main(check: boolean): number {
-  let stale = 0;
-  for (const [path, text] of Object.entries(generatedAlertFiles(loadAlertConfig()))) {
-    let current = '';
-    try {
-      current = readFileSync(path, 'utf8');
-    } catch {}
-    if (current === text) continue;
-    if (check) {
-      process.stderr.write(`${path} is stale: run npm run alerts:generate\n`);
-      stale += 1;
-    } else {
-      writeFileSync(path, text);
-      process.stdout.write(`wrote ${path}\n`);
-    }
-  }
-  return stale > 0 ? 1 : 0;
-}
+const main = (check: boolean): number =>
+  writeOrCheck(generatedAlertFiles(loadAlertConfig()), 'npm run alerts:generate', check);
 
 if (process.argv[1] === fileURLToPath(import.meta.url))
   process.exitCode = main(process.argv.includes('--check'));
