@@ -12,7 +12,9 @@ export function testCassandraConfig(keyspace: string): CassandraConfig {
     CASSANDRA_CONTACT_POINTS: inject('cassandraContactPoints').join(','),
     CASSANDRA_LOCAL_DC: inject('cassandraLocalDataCenter'),
     CASSANDRA_KEYSPACE: keyspace,
-    CASSANDRA_REQUEST_TIMEOUT_MS: '20000',
+    // Schema changes (a test keyspace's migrations) queue behind the chaos and load tests running beside
+    // them on two cores: CI saw 20 s run out in a beforeAll twice. A test client may wait longer.
+    CASSANDRA_REQUEST_TIMEOUT_MS: '90000',
   });
 }
 
