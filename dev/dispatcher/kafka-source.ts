@@ -17,6 +17,7 @@ import {
 } from './events.ts';
 import type { KafkaSourceManifest } from './manifests.ts';
 import { OffsetBook } from './offsets.ts';
+import { serialRun } from './serial-run.ts';
 
 export type DispatcherMetricKey =
   | 'dispatcherDeliveries'
@@ -140,7 +141,8 @@ class Member {
   private readonly inflight = new Set<Promise<void>>();
   private consumer: GroupConsumer | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
-  private committing: Promise<void> | undefined;
+  /** Commits the highest contiguous completed offsets, one commit at a time; each call covers every outcome before it. */
+  readonly commit = serialRun(() => this.commitNow());
   private stopping = false;
   joined = false;
 
@@ -303,14 +305,6 @@ class Member {
     this.deps.metrics.dispatcherDeadLetters.inc({ source, code });
     this.log.warn(where, 'event dead-lettered');
     return 'dead_lettered';
-  }
-
-  /** Commits the highest contiguous completed offsets; one commit at a time. */
-  commit(): Promise<void> {
-    this.committing ??= this.commitNow().finally(() => {
-      this.committing = undefined;
-    });
-    return this.committing;
   }
 
   private async commitNow(): Promise<void> {
