@@ -6,7 +6,11 @@ describe('test summary', () => {
     const files = filesFailedToRun({
       testResults: [
         { name: 'a.int.test.ts', status: 'failed', message: 'Hook timed out', assertionResults: [] },
-        { name: 'b.int.test.ts', status: 'failed', assertionResults: [{ status: 'failed' }, { status: 'passed' }] },
+        {
+          name: 'b.int.test.ts',
+          status: 'failed',
+          assertionResults: [{ status: 'failed' }, { status: 'passed' }],
+        },
         { name: 'c.test.ts', status: 'passed', assertionResults: [{ status: 'passed' }] },
       ],
     });
