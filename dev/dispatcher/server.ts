@@ -1,22 +1,18 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { probesPlugin } from '../../shared/observability/probes.ts';
 import type { Dispatcher } from './dispatcher.ts';
 
 /** Health, readiness, Prometheus metrics and the on-demand PingSource trigger. */
 export function createServer(dispatcher: Dispatcher, registry: Registry): FastifyInstance {
   const app = Fastify({ logger: false });
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const ready = dispatcher.ready();
-    return reply.code(ready ? 200 : 503).send({
-      status: ready ? 'ready' : 'joining',
-      kafkaSources: dispatcher.kafkaSources,
-      pingSources: dispatcher.pingSources,
-    });
+  app.register(probesPlugin, {
+    registry,
+    readiness: () => ({
+      reasons: dispatcher.ready() ? [] : ["joining the KafkaSources' consumer groups"],
+      detail: { kafkaSources: dispatcher.kafkaSources, pingSources: dispatcher.pingSources },
+    }),
   });
-  app.get('/metrics', async (_req, reply) =>
-    reply.header('content-type', registry.contentType).send(await registry.metrics()),
-  );
   // Lets tests and people fire the minute tick without waiting for the minute.
   app.post<{ Params: { name: string } }>('/ping/:name', async (req, reply) => {
     if (!dispatcher.pingSources.includes(req.params.name)) {

@@ -1,11 +1,12 @@
 /**
  * The replay feed as a process of `npm start` (dev/pipeline/stack.ts): settings from the environment
- * (config.ts), pino logs, /healthz and /readyz on the websocket's port, stops on SIGTERM/SIGINT. The bridge
+ * (config.ts), pino logs, /healthz, /readyz and /metrics on the websocket's port, stops on SIGTERM/SIGINT. The bridge
  * reaches it through FINNHUB_URL like any feed. For flags and stdin control use cli.ts.
  */
 import { loadedSettings } from '../../shared/config/env.ts';
 import { loadOrExit } from '../../shared/host/process.ts';
 import { createLogger } from '../../shared/observability/logger.ts';
+import { createRegistry } from '../../shared/observability/metrics.ts';
 import { loadReplayFeedConfig } from './config.ts';
 import { startReplayFeed } from './server.ts';
 
@@ -20,6 +21,7 @@ const feed = await startReplayFeed({
   disconnectEveryMs: cfg.disconnectEveryMs,
   pingIntervalMs: cfg.pingMs,
   maxSymbols: cfg.maxSymbols,
+  registry: createRegistry({ service: 'replay-feed' }),
 });
 log.info(
   { url: feed.url, rate: cfg.rate, file: cfg.file, settings: loadedSettings() },

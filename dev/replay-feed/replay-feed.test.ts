@@ -86,6 +86,15 @@ describe('replay feed server', () => {
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
 
+  it('serves the shared probes on its websocket port and answers other HTTP with 426', async () => {
+    feed = await startReplayFeed({ tradesPerSecond: 0 });
+    const base = feed.url.replace('ws://', 'http://');
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect(await (await fetch(`${base}/readyz`)).json()).toEqual({ status: 'ready', reasons: [] });
+    expect((await fetch(`${base}/metrics`)).status).toBe(200);
+    expect((await fetch(`${base}/`)).status).toBe(426);
+  });
+
   it('sends trades only for subscribed symbols, pings, and records what it sent', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'feed-'));
     dirs.push(dir);

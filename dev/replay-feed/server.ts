@@ -1,7 +1,10 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import Fastify from 'fastify';
+import { Registry } from 'prom-client';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { probesPlugin } from '../../shared/observability/probes.ts';
 import { type FeedFrame, Market, type MarketOptions, prng } from './market.ts';
 import { type RecordedFrame, Recorder, readRecording } from './recording.ts';
 
@@ -46,6 +49,8 @@ export interface ReplayFeedOptions {
   requireToken?: string;
   /** A client whose unsent buffer exceeds this is skipped for a frame (counted, not recorded). Default 64 MiB. */
   maxBufferedBytes?: number;
+  /** Served on /metrics beside the websocket (default: an empty registry). */
+  registry?: Registry;
 }
 
 export interface SentFrame {
@@ -140,17 +145,11 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
   };
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  // Plain HTTP: the probes a process manager polls (`npm start` waits on /readyz); anything else is 426.
-  const http: Server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/healthz' || path === '/readyz') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok\n');
-      return;
-    }
-    res.writeHead(426, { 'content-type': 'text/plain' });
-    res.end('websocket only\n');
-  });
+  // Plain HTTP: the probes every process serves (`npm start` waits on /readyz); anything else is 426.
+  const app = Fastify({ logger: false });
+  app.register(probesPlugin, { registry: opts.registry ?? new Registry() });
+  app.setNotFoundHandler((_req, reply) => reply.code(426).type('text/plain').send('websocket only\n'));
+  const http = app.server;
 
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const token = new URL(req.url ?? '/', 'ws://x').searchParams.get('token') ?? '';
@@ -329,10 +328,7 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
         }, pingIntervalMs)
       : undefined;
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port ?? 0, host, () => resolve());
-  });
+  await app.listen({ port: opts.port ?? 0, host });
   const port = (http.address() as AddressInfo).port;
 
   return {
@@ -376,7 +372,7 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
         c.ws.terminate();
       }
       await new Promise<void>((resolve) => wss.close(() => resolve()));
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await app.close();
       await recorder?.close();
     },
   };

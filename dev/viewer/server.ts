@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import { MAX_SYMBOL_LENGTH } from '../../shared/contract/validate.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import { registerMetrics } from '../../shared/observability/metrics.ts';
+import { probesPlugin } from '../../shared/observability/probes.ts';
 import {
   type CqlPanel,
   HEALTH_PANELS,
@@ -170,17 +171,16 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
     return body;
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    try {
-      await client.execute('SELECT release_version FROM system.local', [], { isIdempotent: true });
-      return { status: 'ready' };
-    } catch {
-      return reply.code(503).send({ status: 'not ready', reason: 'Cassandra unreachable' });
-    }
+  app.register(probesPlugin, {
+    registry,
+    readiness: async () => {
+      try {
+        await client.execute('SELECT release_version FROM system.local', [], { isIdempotent: true });
+        return { reasons: [] };
+      } catch {
+        return { reasons: ['Cassandra unreachable'] };
+      }
+    },
   });
-  app.get('/metrics', async (_req, reply) =>
-    reply.header('content-type', registry.contentType).send(await registry.metrics()),
-  );
   return app;
 }

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { Errors, isPipelineError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerMetrics } from '../observability/metrics.ts';
+import { probesPlugin } from '../observability/probes.ts';
 import { classify } from './classify.ts';
 import type { FunctionDef } from './types.ts';
 
@@ -45,14 +46,16 @@ export function createFunctionHost<E>(def: FunctionDef<E>, deps: HostDeps): Func
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const ok = !closing && (deps.ready ? await deps.ready() : true);
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready' });
+  app.register(probesPlugin, {
+    registry,
+    readiness: async () => ({
+      reasons: closing
+        ? ['shutting down']
+        : deps.ready && !(await deps.ready())
+          ? ['dependencies not connected']
+          : [],
+    }),
   });
-  app.get('/metrics', async (_req, reply) =>
-    reply.header('content-type', registry.contentType).send(await registry.metrics()),
-  );
 
   app.post('/*', async (req, reply) => {
     if (closing) {
