@@ -1,14 +1,16 @@
 import { minuteFinalizer } from '../functions/minute-finalizer/handler.ts';
+import { rollupAfterMinute } from '../functions/minute-finalizer/rollups.ts';
 import { minuteWindow } from '../functions/minute-window/handler.ts';
 import { tradeWriter } from '../functions/trade-writer/handler.ts';
 import type { MarketStore } from '../shared/cassandra/market-store.ts';
+import { RollupStore } from '../shared/cassandra/rollup-store.ts';
 import type { Trade } from '../shared/contract/types.ts';
 import { MINUTE_MS } from '../shared/market/time.ts';
 import { allMetrics, batch, quietLog } from './market-fixtures.ts';
 
 /**
  * Test data for the panel tests, written through the real functions' handlers and store (trade-writer,
- * minute-window, minute-finalizer), so the panels read what the pipeline writes.
+ * minute-window, minute-finalizer with its roll-up hook), so the panels read what the pipeline writes.
  */
 export type SeedTrade = Omit<Trade, 's' | 'c'>;
 
@@ -49,6 +51,10 @@ export async function seedMarket(
     counterRetentionS: 86400,
     metrics,
     now,
+    afterMinute: rollupAfterMinute({
+      rollups: new RollupStore(store.client),
+      requestFinalize: (s, m, o) => store.requestFinalize(s, m, o),
+    }),
   });
   await finalizer.run();
   return { trades, finalizedBefore: Math.floor((finalizeAtMs - 10_000) / MINUTE_MS) * MINUTE_MS };

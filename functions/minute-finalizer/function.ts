@@ -1,7 +1,9 @@
+import { RollupStore } from '../../shared/cassandra/rollup-store.ts';
 import { defineFunction } from '../../shared/host/define.ts';
 import { registerMetrics } from '../../shared/observability/metrics.ts';
 import { finalizerSpec } from './config.ts';
 import { FINALIZER_METRICS, minuteFinalizer } from './handler.ts';
+import { rollupAfterMinute } from './rollups.ts';
 
 export default defineFunction({
   name: 'minute-finalizer',
@@ -12,5 +14,9 @@ export default defineFunction({
       ...market,
       leaseTtlS: own.leaseTtlS,
       metrics: registerMetrics(registry, FINALIZER_METRICS),
+      afterMinute: rollupAfterMinute({
+        rollups: new RollupStore(store.client),
+        requestFinalize: (s, m, o) => store.requestFinalize(s, m, o),
+      }),
     }),
 });
