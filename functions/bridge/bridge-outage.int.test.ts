@@ -93,7 +93,7 @@ describe('bridge through a 30 s Kafka outage', () => {
       20,
       60_000,
     );
-    expect(await bridge.delivery.flush(60_000)).toBe(true);
+    expect(await bridge.flush(60_000)).toBe(true);
 
     const expected = tradesBySymbolFromFeed(feed.sent);
     const { bySymbol, ids } = tradesBySymbolFromKafka(await readTopic(kafka.brokers, topic));

@@ -89,7 +89,7 @@ describe('bridge → real Kafka', () => {
       20,
       60_000,
     );
-    expect(await bridge.delivery.flush(30_000)).toBe(true);
+    expect(await bridge.flush(30_000)).toBe(true);
 
     const expected = tradesBySymbolFromFeed(feed.sent);
     const { bySymbol, ids } = tradesBySymbolFromKafka(await readTopic(brokers, topic));

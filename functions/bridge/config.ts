@@ -91,6 +91,24 @@ export const bridgeSpec = {
     parse: p.text,
     default: 'urn:market-pipeline:bridge',
   }),
+  coalesceMs: setting({
+    env: 'BRIDGE_COALESCE_MS',
+    doc: "Gather a symbol's trades from consecutive frames into one event for up to this long (0: one event per frame and symbol)",
+    parse: ms(0, 1_000),
+    default: 20,
+  }),
+  coalesceMaxTrades: setting({
+    env: 'BRIDGE_COALESCE_MAX_TRADES',
+    doc: 'Most trades one coalesced event gathers (a single larger frame stays one event)',
+    parse: p.int({ min: 1, max: 100_000 }),
+    default: 500,
+  }),
+  coalesceMaxBytes: setting({
+    env: 'BRIDGE_COALESCE_MAX_BYTES',
+    doc: 'Most bytes one coalesced record gathers; the topic max.message.bytes (read at connect) lowers it further',
+    parse: p.int({ min: 1024, max: 64 * MiB }),
+    default: 256 * 1024,
+  }),
   queueMaxRecords: setting({
     env: 'BRIDGE_QUEUE_MAX_RECORDS',
     doc: 'In-memory queue bound; beyond it records go to the disk spool',

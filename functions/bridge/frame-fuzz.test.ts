@@ -145,7 +145,7 @@ describe('frame handler under hostile input (fast-check)', () => {
         const fixBefore = await byLabel(m.bridgeTradeFixes, 'fix');
         sink.acked.length = 0;
         deliver(JSON.stringify({ type: 'trade', data: items.map((i) => i.item) }), false);
-        expect(await bridge.delivery.flush(5_000)).toBe(true);
+        expect(await bridge.flush(5_000)).toBe(true);
         const valid = items
           .filter((i) => i.reason === undefined || FIXES.includes(i.reason))
           .map((i) => i.item as { s: string; p: number });
@@ -188,13 +188,13 @@ describe('frame handler under hostile input (fast-check)', () => {
     expect(rejects.not_json).toBeGreaterThan(0);
     expect(rejects.binary).toBeGreaterThan(0);
     expect(rejects.too_large).toBeGreaterThan(0);
-    expect(await bridge.delivery.flush(5_000)).toBe(true);
+    expect(await bridge.flush(5_000)).toBe(true);
     sink.acked.length = 0;
     deliver(
       JSON.stringify({ type: 'trade', data: [{ s: 'AAPL', p: 1.5, t: Date.now(), v: 2, c: null }] }),
       false,
     );
-    expect(await bridge.delivery.flush(5_000)).toBe(true);
+    expect(await bridge.flush(5_000)).toBe(true);
     expect(sink.acked.map((r) => fromKafkaRecord(r).trades[0]!.p)).toEqual([1.5]);
   }, 60_000);
 });

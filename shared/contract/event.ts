@@ -46,7 +46,7 @@ export interface BatchInput {
   readonly id?: string;
 }
 
-/** One event per (frame, symbol): the symbol's trades of that frame in frame order. */
+/** One event of one symbol's trades in arrival order (the bridge's frames of one coalescing window). */
 export function buildTradeBatchEvent(input: BatchInput): TradeBatchEvent {
   const first = input.trades[0];
   if (!first) throw new Error('a trade batch needs at least one trade');

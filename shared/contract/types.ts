@@ -21,7 +21,7 @@ export interface TradeFrame {
 }
 
 /**
- * A parsed trade-batch CloudEvent: one record per (websocket frame, symbol).
+ * A parsed trade-batch CloudEvent: one record per symbol and bridge coalescing window (one or more frames).
  * A trade's identity is `(id, index in trades)`: deterministic across redeliveries, distinct for
  * same-millisecond trades.
  */
@@ -35,7 +35,7 @@ export interface TradeBatchEvent {
   readonly time: string;
   readonly dataschema: string;
   readonly datacontenttype: string;
-  /** When the bridge received the frame (Unix ms), for end-to-end latency. */
+  /** When the bridge received the (first) frame (Unix ms), for end-to-end latency. */
   readonly receivedms: number;
   /** The trades that passed acceptance (`acceptTrade`), normalised. */
   readonly trades: readonly Trade[];

@@ -202,7 +202,7 @@ export const METRICS = {
     'counter',
     'bridge',
     'mp_bridge_records_acked_total',
-    'Kafka records (one per frame and symbol) acknowledged by Kafka',
+    'Kafka records (one per symbol and coalescing window) acknowledged by Kafka',
   ),
   bridgeDropped: m(
     'counter',

@@ -1,0 +1,217 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { encodeFrame, fromKafkaRecord, type Trade } from '../../shared/contract/index.ts';
+import { createRegistry } from '../../shared/observability/index.ts';
+import { Bridge } from './bridge.ts';
+import { type CoalescedBatch, Coalescer, tradeBytesMax } from './coalesce.ts';
+import { parseFrame, splitBySymbol } from './frame.ts';
+import { recordBytes } from './record.ts';
+import { captureLogger, MemorySink, testConfig } from './test-helpers.ts';
+
+const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
+const trade = (s: string, i: number, c: Trade['c'] = null): Trade => ({ s, p: 100 + i, t: T0 + i, v: 1, c });
+/** One frame's trades split by symbol, as the bridge hands them over. */
+const frameOf = (...trades: Trade[]) => splitBySymbol(trades);
+
+describe('Coalescer (pure)', () => {
+  let out: CoalescedBatch[];
+  const make = (o: Partial<{ windowMs: number; maxTrades: number; maxBytes: number }> = {}) =>
+    new Coalescer({
+      windowMs: o.windowMs ?? 20,
+      maxTrades: o.maxTrades ?? 500,
+      maxBytes: () => o.maxBytes ?? Number.POSITIVE_INFINITY,
+      overheadBytes: () => 100,
+      emit: (b) => out.push(...b),
+    });
+  beforeEach(() => {
+    out = [];
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    vi.setSystemTime(T0);
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('turns N frames of one symbol within the window into one batch with every trade in order', () => {
+    const c = make();
+    for (let i = 0; i < 10; i++) c.add(frameOf(trade('AAPL', 2 * i), trade('AAPL', 2 * i + 1)), T0 + i);
+    expect(out).toEqual([]);
+    vi.advanceTimersByTime(25);
+    expect(out).toHaveLength(1);
+    expect(out[0]!.symbol).toBe('AAPL');
+    expect(out[0]!.trades.map((t) => t.p)).toEqual(Array.from({ length: 20 }, (_, i) => 100 + i));
+    // The batch keeps its first frame's receive time: latency counts the wait.
+    expect(out[0]!.receivedAt).toBe(T0);
+  });
+
+  it('sends a trade arriving after the window in the next batch', () => {
+    const c = make();
+    c.add(frameOf(trade('AAPL', 0)), T0);
+    vi.advanceTimersByTime(21);
+    c.add(frameOf(trade('AAPL', 1)), T0 + 21);
+    vi.advanceTimersByTime(21);
+    expect(out.map((b) => b.trades.map((t) => t.p))).toEqual([[100], [101]]);
+  });
+
+  it('never mixes symbols and keeps each symbol in order', () => {
+    const c = make();
+    c.add(frameOf(trade('AAPL', 0), trade('MSFT', 1), trade('AAPL', 2)), T0);
+    c.add(frameOf(trade('MSFT', 3), trade('TSLA', 4)), T0);
+    c.add(frameOf(trade('AAPL', 5)), T0);
+    vi.advanceTimersByTime(25);
+    const by = Object.fromEntries(out.map((b) => [b.symbol, b.trades.map((t) => t.p)]));
+    expect(out).toHaveLength(3);
+    for (const b of out) expect(b.trades.every((t) => t.s === b.symbol)).toBe(true);
+    expect(by).toEqual({ AAPL: [100, 102, 105], MSFT: [101, 103], TSLA: [104] });
+  });
+
+  it('starts a new batch when the next frame would pass the most trades per batch; one big frame stays whole', () => {
+    const c = make({ maxTrades: 5 });
+    c.add(frameOf(trade('AAPL', 0), trade('AAPL', 1), trade('AAPL', 2)), T0);
+    c.add(frameOf(trade('AAPL', 3), trade('AAPL', 4), trade('AAPL', 5)), T0);
+    // The first batch went out at once (3 + 3 > 5); the second waits for its window.
+    expect(out.map((b) => b.trades.length)).toEqual([3]);
+    const big = Array.from({ length: 8 }, (_, i) => trade('AAPL', 6 + i));
+    c.add(frameOf(...big), T0);
+    expect(out.map((b) => b.trades.length)).toEqual([3, 3, 8]);
+    vi.advanceTimersByTime(25);
+    expect(out.flatMap((b) => b.trades.map((t) => t.p))).toEqual(
+      Array.from({ length: 14 }, (_, i) => 100 + i),
+    );
+  });
+
+  it('starts a new batch before the bytes of the record would pass the limit', () => {
+    const one = tradeBytesMax(trade('AAPL', 0, ['x', 'y']));
+    const c = make({ maxBytes: 100 + 3 * one });
+    for (let i = 0; i < 7; i++) c.add(frameOf(trade('AAPL', i, ['x', 'y'])), T0);
+    vi.advanceTimersByTime(25);
+    expect(out.map((b) => b.trades.length)).toEqual([3, 3, 1]);
+  });
+
+  it('window 0 emits every frame at once (one batch per frame and symbol, as before coalescing)', () => {
+    const c = make({ windowMs: 0 });
+    c.add(frameOf(trade('AAPL', 0), trade('MSFT', 1)), T0);
+    c.add(frameOf(trade('AAPL', 2)), T0);
+    expect(out.map((b) => [b.symbol, b.trades.length])).toEqual([
+      ['AAPL', 1],
+      ['MSFT', 1],
+      ['AAPL', 1],
+    ]);
+  });
+
+  it('close() emits what is gathering and passes later frames straight through', () => {
+    const c = make();
+    c.add(frameOf(trade('AAPL', 0)), T0);
+    c.close();
+    expect(out).toHaveLength(1);
+    c.add(frameOf(trade('AAPL', 1)), T0);
+    expect(out).toHaveLength(2);
+    expect(c.size).toBe(0);
+  });
+
+  it('tradeBytesMax is an upper bound of the Avro bytes', () => {
+    const ts = [trade('BINANCE:BTCUSDT', 0), trade('AAPL', 1, ['1', null, 'Ü']), trade('X', 2, [])];
+    let sum = 0;
+    for (const t of ts) sum += tradeBytesMax(t);
+    // The frame's own bytes (array block count and end, the type string) are in the record overhead.
+    expect(encodeFrame({ type: 'trade', data: ts }).length).toBeLessThanOrEqual(sum + 16);
+    for (const t of ts)
+      expect(encodeFrame({ type: 'trade', data: [t] }).length).toBeLessThanOrEqual(tradeBytesMax(t) + 16);
+  });
+});
+
+describe('Bridge with coalescing (in-memory sink)', () => {
+  let dir: string;
+  const bridges: Bridge[] = [];
+  const make = (sink: MemorySink, env: Record<string, string> = {}) => {
+    const b = new Bridge({
+      config: testConfig({
+        BRIDGE_SPOOL_DIR: dir,
+        FINNHUB_SYMBOLS: 'AAPL,MSFT',
+        BRIDGE_KAFKA_STALL_MS: '50',
+        ...env,
+      }),
+      feedUrl: 'ws://127.0.0.1:9',
+      logger: captureLogger('warn').logger,
+      registry: createRegistry(),
+      sink,
+    });
+    bridges.push(b);
+    return b;
+  };
+  const send = (b: Bridge, trades: Trade[]) =>
+    b.onFrame(
+      parseFrame(JSON.stringify({ type: 'trade', data: trades }), false, { maxFrameBytes: 1 << 20 }),
+      Date.now(),
+    );
+  const now = Date.now();
+  const live = (s: string, i: number): Trade => ({ s, p: 100 + i, t: now - 1_000 + i, v: 1, c: null });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'coalesce-'));
+  });
+  afterEach(async () => {
+    for (const b of bridges.splice(0)) await b.stop(200);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes many frames of a symbol as one event whose trades keep frame order and indices 0..n-1', async () => {
+    const sink = new MemorySink();
+    const b = make(sink, { BRIDGE_COALESCE_MS: '200' });
+    for (let i = 0; i < 10; i++)
+      send(b, [live('AAPL', 3 * i), live('MSFT', 3 * i + 1), live('AAPL', 3 * i + 2)]);
+    expect(await b.flush(5_000)).toBe(true);
+    expect(sink.acked.map((r) => r.key).sort()).toEqual(['AAPL', 'MSFT']);
+    const evs = sink.acked.map((r) => fromKafkaRecord(r));
+    const aapl = evs.find((e) => e.subject === 'AAPL')!;
+    expect(aapl.trades.map((t) => t.p)).toEqual(
+      Array.from({ length: 10 }, (_, i) => [100 + 3 * i, 102 + 3 * i]).flat(),
+    );
+    expect(aapl.indices).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(new Set(evs.map((e) => e.id)).size).toBe(2);
+    const acked = (await b.metrics.bridgeRecordsAcked.get()).values[0]?.value;
+    expect(acked).toBe(2);
+  });
+
+  it('with BRIDGE_COALESCE_MS=0 publishes one event per frame and symbol', async () => {
+    const sink = new MemorySink();
+    const b = make(sink, { BRIDGE_COALESCE_MS: '0' });
+    for (let i = 0; i < 4; i++) send(b, [live('AAPL', i)]);
+    expect(await b.flush(5_000)).toBe(true);
+    expect(sink.acked).toHaveLength(4);
+  });
+
+  it('keeps coalesced records under the topic limit the sink reports', async () => {
+    const sink = new MemorySink() as MemorySink & { maxBatchBytes: number };
+    sink.maxBatchBytes = 2_048;
+    const b = make(sink, { BRIDGE_COALESCE_MS: '1000' });
+    for (let i = 0; i < 200; i++) send(b, [live('AAPL', i)]);
+    expect(await b.flush(5_000)).toBe(true);
+    expect(sink.acked.length).toBeGreaterThan(1);
+    for (const r of sink.acked) expect(recordBytes(r)).toBeLessThanOrEqual(2_048);
+    expect(sink.acked.flatMap((r) => fromKafkaRecord(r).trades.map((t) => t.p))).toEqual(
+      Array.from({ length: 200 }, (_, i) => 100 + i),
+    );
+  });
+
+  it('stop() sends what is still gathering; what Kafka does not take is spooled and resent with the same event ids', async () => {
+    const hung = new MemorySink();
+    hung.mode = 'hang';
+    const first = make(hung, { BRIDGE_COALESCE_MS: '1000' });
+    for (let i = 0; i < 5; i++) send(first, [live('AAPL', i), live('MSFT', i)]);
+    // Nothing has left the coalescer yet (the window is a second): stop must not lose it.
+    expect(hung.attempts).toHaveLength(0);
+    const res = await first.stop(100);
+    expect(res.drained).toBe(false);
+    expect(res.spooled).toBe(2);
+    const tried = hung.attempts.flat().map((r) => r.headers.ce_id);
+    bridges.splice(0);
+
+    const sink = new MemorySink();
+    const second = make(sink);
+    expect(await second.flush(5_000)).toBe(true);
+    const evs = sink.acked.map((r) => fromKafkaRecord(r));
+    expect(evs.map((e) => e.id).sort()).toEqual([...new Set(tried)].sort());
+    expect(evs.flatMap((e) => e.trades).length).toBe(10);
+  });
+});
