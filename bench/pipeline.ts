@@ -144,6 +144,14 @@ export async function run(
         window: c,
       };
     };
+    /** Events (Kafka records) the bridge had acknowledged, and their trades: events/s and trades per event. */
+    const bridgeEvents = async () => {
+      const b = await scrape(urls.bridge);
+      return {
+        events: counter(b, 'mp_bridge_records_acked_total'),
+        trades: counter(b, 'mp_bridge_trades_acked_total'),
+      };
+    };
     const lagOf = async () => {
       const d = await scrape(urls.dispatcher);
       return Object.fromEntries(
@@ -184,6 +192,7 @@ export async function run(
       const phaseMeter = cpuMeter(pids);
       const costMeter = cpuMeter(pids);
       const before = await fnTrades();
+      const ev0 = await bridgeEvents();
       const sent0 = (await feed.stats()).tradesSent ?? 0;
       phaseMeter.start();
       costMeter.start();
@@ -199,6 +208,8 @@ export async function run(
       const elapsedS = (t1 - t0) / 1000;
       const drained = await drain();
       const cost = costMeter.stop(sent);
+      const ev1 = await bridgeEvents();
+      const events = ev1.events - ev0.events;
 
       // Exact: every trade the feed sent so far is a row and is in the counters.
       // Minutes that ended before this phase are final if the last phase drained: read once.
@@ -257,6 +268,8 @@ export async function run(
         sentTradesPerS: Math.round(sent / elapsedS),
         storedTradesPerS: storedPerS,
         countedTradesPerS: countedPerS,
+        eventsPerS: Math.round(events / elapsedS),
+        tradesPerEvent: events > 0 ? Math.round(((ev1.trades - ev0.trades) / events) * 10) / 10 : Number.NaN,
         exact,
         drained,
         lagAtEndRecords: lagAtEnd,
@@ -318,6 +331,8 @@ function printPipeline(profile: string, floor: FloorResult | undefined, phases: 
         offered: p.offeredTradesPerS,
         stored: p.storedTradesPerS,
         counted: p.countedTradesPerS,
+        'events/s': p.eventsPerS,
+        'trades/event': p.tradesPerEvent,
         'stored/floor': v?.stored ?? '',
         'counted/floor': v?.counted ?? '',
         'row p50 ms': r0(r.p50),
