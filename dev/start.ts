@@ -9,6 +9,7 @@ import { createCassandraClient } from '../shared/cassandra/client.ts';
 import { loadCassandraConfig } from '../shared/cassandra/config.ts';
 import { migrate } from '../shared/cassandra/migrate.ts';
 import { ConfigError, loadConfig } from '../shared/config/env.ts';
+import { gracefulShutdown } from '../shared/host/shutdown.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { assertPortFree } from './pipeline/ports.ts';
@@ -119,21 +120,30 @@ async function main(): Promise<number> {
   let runtime: Runtime | undefined;
   let stack: Stack | undefined;
   let stopping = false;
-  const stop = async (why: string, code: number) => {
-    if (stopping) return;
+  const shutdown = gracefulShutdown({
+    signals: ['SIGINT', 'SIGTERM', 'SIGHUP'],
+    // Services get their own grace each (dev/pipeline/service.ts), the runtime's JVMs theirs; this bounds the lot.
+    graceMs: 180_000,
+    log: {
+      info: (o, msg) =>
+        say(msg === 'stopping' ? `${(o as { reason: string }).reason}: stopping the pipeline ...` : msg),
+      error: (o, msg) => say(`${msg} ${JSON.stringify(o, (_k, v) => (v instanceof Error ? v.message : v))}`),
+    },
+    steps: [
+      {
+        name: 'stop starting',
+        run: () => {
+          stopping = true;
+        },
+      },
+      { name: 'services', run: () => stack?.stop() },
+      { name: 'runtime', run: () => (runtime?.owned ? runtime.stop() : undefined) },
+    ],
+  });
+  const stop = (why: string, code: number) => {
     stopping = true;
-    say(`${why}: stopping the pipeline ...`);
-    try {
-      await stack?.stop();
-      if (runtime?.owned) await runtime.stop();
-      say('stopped');
-    } finally {
-      process.exit(code);
-    }
+    return shutdown.exit(why, code);
   };
-  process.on('SIGINT', () => void stop('Ctrl-C', 0));
-  process.on('SIGTERM', () => void stop('SIGTERM', 0));
-  process.on('SIGHUP', () => void stop('SIGHUP', 0));
   // `npm start` runs us under `sh -c`; if a signal ends that shell (or npm), we are re-parented: stop too.
   const parent = process.ppid;
   setInterval(() => {

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadedSettings } from '../../shared/config/env.ts';
+import { gracefulShutdown } from '../../shared/host/shutdown.ts';
 import { kafkaClientOptions, loadKafkaConfig } from '../../shared/kafka/config.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
 import { createLogger } from '../../shared/observability/logger.ts';
@@ -57,33 +58,16 @@ async function main(): Promise<void> {
     'dispatcher up',
   );
 
-  let shuttingDown = false;
-  const shutdown = (signal: string) => {
-    if (shuttingDown) return;
-    shuttingDown = true;
-    log.info({ signal, graceMs: cfg.shutdownGraceMs }, 'stopping');
-    // A stuck broker must not keep the process forever: grace for deliveries plus time to commit and leave.
-    const hard = setTimeout(() => {
-      log.error('shutdown took too long; exiting without a clean group leave');
-      process.exit(1);
-    }, cfg.shutdownGraceMs + 30_000);
-    hard.unref();
-    void (async () => {
-      try {
-        await dispatcher.stop();
-        await kafka?.close();
-        await server.close();
-        log.flush();
-        process.exit(0);
-      } catch (err) {
-        log.error({ err }, 'unclean shutdown');
-        log.flush();
-        process.exit(1);
-      }
-    })();
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  // A stuck broker must not keep the process forever: grace for deliveries plus time to commit and leave.
+  gracefulShutdown({
+    log,
+    graceMs: cfg.shutdownGraceMs + 30_000,
+    steps: [
+      { name: 'dispatcher (in-flight deliveries, commits, group leave)', run: () => dispatcher.stop() },
+      { name: 'kafka', run: () => kafka?.close() },
+      { name: 'http', run: () => server.close() },
+    ],
+  });
 }
 
 main().catch((err: unknown) => {

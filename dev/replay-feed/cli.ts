@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { gracefulShutdown } from '../../shared/host/shutdown.ts';
 import { LOAD_PROFILES, loadProfile } from './profiles.ts';
 import { startReplayFeed } from './server.ts';
 
@@ -100,10 +101,13 @@ if (!process.stdin.isTTY) {
   });
 }
 
-const stop = async (): Promise<void> => {
-  await feed.close();
-  console.log(JSON.stringify({ msg: 'replay feed stopped', stats: feed.stats }));
-  process.exit(0);
-};
-process.once('SIGINT', () => void stop());
-process.once('SIGTERM', () => void stop());
+gracefulShutdown({
+  graceMs: 10_000,
+  steps: [
+    { name: 'feed', run: () => feed.close() },
+    {
+      name: 'stats',
+      run: () => console.log(JSON.stringify({ msg: 'replay feed stopped', stats: feed.stats })),
+    },
+  ],
+});

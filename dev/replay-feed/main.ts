@@ -5,6 +5,7 @@
  */
 import { loadedSettings } from '../../shared/config/env.ts';
 import { loadOrExit } from '../../shared/host/process.ts';
+import { gracefulShutdown } from '../../shared/host/shutdown.ts';
 import { createLogger } from '../../shared/observability/logger.ts';
 import { createRegistry } from '../../shared/observability/metrics.ts';
 import { loadReplayFeedConfig } from './config.ts';
@@ -28,9 +29,11 @@ log.info(
   'replay feed listening',
 );
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    log.info({ signal, stats: feed.stats }, 'stopping');
-    void feed.close().finally(() => process.exit(0));
-  });
-}
+gracefulShutdown({
+  log,
+  graceMs: 10_000,
+  steps: [
+    { name: 'stats', run: () => log.info({ stats: feed.stats }, 'final stats') },
+    { name: 'feed', run: () => feed.close() },
+  ],
+});

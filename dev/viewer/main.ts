@@ -6,6 +6,7 @@ import { createCassandraClient } from '../../shared/cassandra/client.ts';
 import { loadCassandraConfig } from '../../shared/cassandra/config.ts';
 import { loadedSettings } from '../../shared/config/env.ts';
 import { loadOrExit } from '../../shared/host/process.ts';
+import { gracefulShutdown } from '../../shared/host/shutdown.ts';
 import { createLogger, registerSecret } from '../../shared/observability/logger.ts';
 import { createRegistry } from '../../shared/observability/metrics.ts';
 import { connectWithRetry } from '../../shared/retry/backoff.ts';
@@ -35,13 +36,17 @@ log.info(
   'viewer listening',
 );
 
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    stopping = true;
-    log.info({ signal }, 'stopping');
-    void app
-      .close()
-      .then(() => client.shutdown())
-      .finally(() => process.exit(0));
-  });
-}
+gracefulShutdown({
+  log,
+  graceMs: 10_000,
+  steps: [
+    {
+      name: 'stop retrying',
+      run: () => {
+        stopping = true;
+      },
+    },
+    { name: 'http', run: () => app.close() },
+    { name: 'cassandra', run: () => client.shutdown() },
+  ],
+});

@@ -4,17 +4,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, loadedSettings } from '../../shared/config/env.ts';
+import { gracefulShutdown } from '../../shared/host/shutdown.ts';
 import { kafkaClientOptions, loadKafkaConfig } from '../../shared/kafka/config.ts';
 import { createLogger } from '../../shared/observability/index.ts';
-import { loadBridgeConfig } from './config.ts';
+import { type BridgeConfig, loadBridgeConfig } from './config.ts';
 import { BridgeErrors } from './errors.ts';
 import { type BridgeService, startBridgeService } from './service.ts';
 
 const log = createLogger('bridge');
 
 let service: BridgeService;
+let config: BridgeConfig;
 try {
-  const config = loadBridgeConfig();
+  config = loadBridgeConfig();
   const kafka = kafkaClientOptions(loadKafkaConfig(), {
     clientId: 'bridge',
     readFile: (p) => readFileSync(p, 'utf8'),
@@ -31,29 +33,20 @@ try {
   process.exit(err instanceof ConfigError ? 2 : 1);
 }
 
-let exiting = false;
-async function shutdown(signal: string, code: number): Promise<void> {
-  if (exiting) return;
-  exiting = true;
-  log.info({ signal }, 'shutting down: closing the feed, flushing to Kafka');
-  try {
-    await service.stop();
-  } catch (err) {
-    log.error({ code: BridgeErrors.INTERNAL.code, err }, 'error during shutdown');
-    code = 1;
-  }
-  log.flush();
-  setTimeout(() => process.exit(code), 50).unref();
-}
+const shutdown = gracefulShutdown({
+  log,
+  // service.stop bounds its own wait for Kafka (BRIDGE_SHUTDOWN_TIMEOUT_MS) and then spools the rest; the
+  // margin covers writing the spool, and only a step hanging past it ends the process unclean.
+  graceMs: config.shutdownTimeoutMs + 20_000,
+  steps: [{ name: 'bridge (close the feed, flush to Kafka, spool the rest)', run: () => service.stop() }],
+});
 
-process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
-process.on('SIGINT', () => void shutdown('SIGINT', 0));
 process.on('uncaughtException', (err) => {
   log.fatal(
     { code: BridgeErrors.INTERNAL.code, err },
     'uncaught exception; saving what is queued and exiting',
   );
-  void shutdown('uncaughtException', 1);
+  void shutdown.exit('uncaughtException', 1);
 });
 process.on('unhandledRejection', (err) => {
   log.error({ code: BridgeErrors.INTERNAL.code, err }, 'unhandled promise rejection');

@@ -11,6 +11,7 @@ import { createRegistry } from '../observability/metrics.ts';
 import { connectWithRetry } from '../retry/backoff.ts';
 import type { DefinedFunction } from './define.ts';
 import { createFunctionHost } from './server.ts';
+import { gracefulShutdown } from './shutdown.ts';
 import type { FunctionDef } from './types.ts';
 
 export const hostSpec = {
@@ -94,25 +95,21 @@ export async function startFunction<E>(
   const port = typeof address === 'object' && address ? address.port : opts.host.port;
   log.info({ port, settings: loadedSettings() }, `${opts.name} listening`);
 
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping: draining in-flight events');
-    const timer = setTimeout(() => {
-      log.error('shutdown timed out, exiting');
-      process.exit(1);
-    }, opts.host.shutdownTimeoutMs);
-    timer.unref();
-    await host.close();
-    await client.shutdown();
-    clearTimeout(timer);
-  };
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      void stop().then(() => process.exit(0));
-    });
-  }
-  return { port, stop };
+  const shutdown = gracefulShutdown({
+    log,
+    graceMs: opts.host.shutdownTimeoutMs,
+    steps: [
+      {
+        name: 'stop retrying',
+        run: () => {
+          stopping = true;
+        },
+      },
+      { name: 'http host (drains in-flight events)', run: () => host.close() },
+      { name: 'cassandra', run: () => client.shutdown() },
+    ],
+  });
+  return { port, stop: async () => void (await shutdown.stop('stop')) };
 }
 
 /** The settings a function process reads: host, Cassandra, market, and the function's own. */
