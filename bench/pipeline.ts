@@ -23,6 +23,7 @@ import { loadProfile } from '../dev/replay-feed/profiles.ts';
 import { acquireRuntime } from '../dev/runtime/runtime.ts';
 import { histogramQuantile } from '../dev/viewer/health.ts';
 import { bucketsOf, parsePromText } from '../dev/viewer/prom-text.ts';
+import { allRows } from '../shared/cassandra/client.ts';
 import { MarketStore } from '../shared/cassandra/market-store.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { loadMarketConfig } from '../shared/market/config.ts';
@@ -235,18 +236,15 @@ export async function run(
       const lat: number[] = [];
       for (const symbol of profile.symbols) {
         for (let h = hourOf(t0 - 60_000); h <= t1; h += HOUR_MS) {
-          let pageState: string | undefined;
-          do {
-            const rs = await cassandra.execute(
-              `SELECT received_at, WRITETIME(price) AS w FROM "${keyspace}".trades WHERE symbol = ? AND hour = ? AND trade_time >= ? AND trade_time < ?`,
-              [symbol, new Date(h), new Date(t0), new Date(t1)],
-              { prepare: true, fetchSize: 10_000, ...(pageState ? { pageState } : {}) },
-            );
-            for (const r of rs.rows) {
-              if (r.received_at) lat.push(Number(r.w) / 1000 - (r.received_at as Date).getTime());
-            }
-            pageState = rs.pageState ?? undefined;
-          } while (pageState);
+          const { rows } = await allRows(
+            cassandra,
+            `SELECT received_at, WRITETIME(price) AS w FROM "${keyspace}".trades WHERE symbol = ? AND hour = ? AND trade_time >= ? AND trade_time < ?`,
+            [symbol, new Date(h), new Date(t0), new Date(t1)],
+            { prepare: true, fetchSize: 10_000 },
+          );
+          for (const r of rows) {
+            if (r.received_at) lat.push(Number(r.w) / 1000 - (r.received_at as Date).getTime());
+          }
         }
       }
       lat.sort((a, b) => a - b);

@@ -25,3 +25,34 @@ export function createCassandraClient(cfg: CassandraConfig, opts: ClientOptions 
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
   });
 }
+
+/** Every row of a query and its column names. */
+export interface AllRows {
+  readonly columns: readonly string[];
+  readonly rows: cassandra.types.Row[];
+}
+
+/**
+ * Every row of a query, paged by the driver itself (`eachRow` with `autoPage`: it follows the paging state,
+ * empty pages included) `fetchSize` rows at a time.
+ */
+export function allRows(
+  client: cassandra.Client,
+  query: string,
+  params: unknown[],
+  options: cassandra.QueryOptions = {},
+): Promise<AllRows> {
+  const rows: cassandra.types.Row[] = [];
+  return new Promise((resolve, reject) => {
+    client.eachRow(
+      query,
+      params,
+      { fetchSize: 5000, ...options, autoPage: true },
+      (_n, row: cassandra.types.Row) => void rows.push(row),
+      (err, rs) => {
+        if (err) reject(err);
+        else resolve({ columns: (rs?.columns ?? []).map((c) => c.name), rows });
+      },
+    );
+  });
+}

@@ -3,6 +3,7 @@ import type { Trade } from '../contract/types.ts';
 import { pipelineError } from '../errors.ts';
 import { type Candle, fitsInt64, type ScaledSums, type TradeRow } from '../market/aggregate.ts';
 import { hourOf, MINUTE_MS } from '../market/time.ts';
+import { allRows } from './client.ts';
 
 /**
  * Every query the functions make, in one place. Statements are prepared; only idempotent writes are marked
@@ -100,20 +101,9 @@ export class MarketStore {
     private readonly opts: { tradeTtlS: number; appliedEventTtlS: number },
   ) {}
 
-  /** Every row of a (single-partition) query, page by page. */
+  /** Every row of a (single-partition) query, paged by the driver. */
   private async all(query: string, params: unknown[]): Promise<cassandra.types.Row[]> {
-    const rows: cassandra.types.Row[] = [];
-    let pageState: string | undefined;
-    do {
-      const rs = await this.client.execute(query, params, {
-        ...idem,
-        fetchSize: 5000,
-        ...(pageState ? { pageState } : {}),
-      });
-      rows.push(...rs.rows);
-      pageState = rs.pageState ?? undefined;
-    } while (pageState);
-    return rows;
+    return (await allRows(this.client, query, params, idem)).rows;
   }
 
   /** Trade rows and ticks of one event, keyed on (event id, index): rewriting them is harmless. */

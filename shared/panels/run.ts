@@ -1,4 +1,5 @@
 import type cassandra from 'cassandra-driver';
+import { allRows } from '../cassandra/client.ts';
 import { type CqlVars, renderCql } from './cql.ts';
 import type { CqlPanel } from './types.ts';
 
@@ -26,20 +27,9 @@ export function cell(value: unknown): Cell {
  * Not prepared: the literals change with every time range, and preparing would only fill the statement cache.
  */
 export async function runCql(client: cassandra.Client, cql: string): Promise<PanelResult> {
-  let columns: string[] = [];
-  const rows: Cell[][] = [];
-  let pageState: string | undefined;
-  do {
-    const rs = await client.execute(cql, [], {
-      prepare: false,
-      isIdempotent: true,
-      fetchSize: 5000,
-      ...(pageState ? { pageState } : {}),
-    });
-    columns = (rs.columns ?? []).map((c) => c.name);
-    for (const r of rs.rows) rows.push(columns.map((c) => cell(r[c])));
-    pageState = rs.pageState ?? undefined;
-  } while (pageState);
+  const r = await allRows(client, cql, [], { prepare: false, isIdempotent: true });
+  const columns = [...r.columns];
+  const rows = r.rows.map((row) => columns.map((c) => cell(row[c])));
   return { columns, rows };
 }
 

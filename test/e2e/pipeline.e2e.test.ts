@@ -19,6 +19,7 @@ import { LOCAL_TOPIC_PARTITIONS, type Stack, startStack } from '../../dev/pipeli
 import { startTcpProxy, type TcpProxy } from '../../dev/pipeline/tcp-proxy.ts';
 import { type FeedFrame, type FeedTrade, Market } from '../../dev/replay-feed/market.ts';
 import { type ReplayFeed, startReplayFeed } from '../../dev/replay-feed/server.ts';
+import { allRows } from '../../shared/cassandra/client.ts';
 import type { Trade } from '../../shared/contract/types.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
 import type { KafkaAdmin, KafkaClient } from '../../shared/kafka/types.ts';
@@ -166,17 +167,14 @@ afterAll(async () => {
 async function storedTrades(symbol: string, fromMs: number, toMs: number): Promise<Trade[]> {
   const out: Trade[] = [];
   for (let h = hourOf(fromMs); h <= toMs; h += HOUR_MS) {
-    let pageState: string | undefined;
-    do {
-      const rs = await ks.client.execute(
-        'SELECT trade_time, price, volume FROM trades WHERE symbol = ? AND hour = ?',
-        [symbol, new Date(h)],
-        { prepare: true, fetchSize: 5000, ...(pageState ? { pageState } : {}) },
-      );
-      for (const r of rs.rows)
-        out.push({ s: symbol, t: (r.trade_time as Date).getTime(), p: r.price, v: r.volume, c: null });
-      pageState = rs.pageState ?? undefined;
-    } while (pageState);
+    const { rows } = await allRows(
+      ks.client,
+      'SELECT trade_time, price, volume FROM trades WHERE symbol = ? AND hour = ?',
+      [symbol, new Date(h)],
+      { prepare: true },
+    );
+    for (const r of rows)
+      out.push({ s: symbol, t: (r.trade_time as Date).getTime(), p: r.price, v: r.volume, c: null });
   }
   return out;
 }
