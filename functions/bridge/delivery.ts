@@ -1,5 +1,14 @@
 import type { Logger } from '../../shared/observability/index.ts';
 import { Backoff, type BackoffOptions } from '../../shared/retry/backoff.ts';
+import {
+  type DeliveryEffect,
+  type DeliveryEvent,
+  type DeliveryState,
+  initialState,
+  isKafkaAvailable,
+  isSpooling,
+  step,
+} from './delivery-state.ts';
 import { BridgeErrors } from './errors.ts';
 import { nowMs, type OutRecord, recordBytes } from './record.ts';
 import type { DiskSpool, SpoolCursor } from './spool.ts';
@@ -18,6 +27,9 @@ import type { DiskSpool, SpoolCursor } from './spool.ts';
  * moved to the spool (durable), new records are spooled, and `ready` is false until the spool is drained.
  * A full queue also diverts new records to the spool. A full or failing spool is the only way to lose a
  * record, and it is counted (`onDrop`) and logged.
+ *
+ * Which of these modes applies is the state machine of `delivery-state.ts` (direct, draining, outage,
+ * closed); this class feeds it events and performs the effects it returns.
  */
 export interface RecordSink {
   /** Resolves when Kafka acknowledged every record (acks=all); rejects on failure. */
@@ -59,9 +71,7 @@ export class Delivery {
   private head = 0;
   private inflight: Batch | undefined;
   private pumping: Promise<void> | undefined;
-  private spoolMode: boolean;
-  private unavailable = false;
-  private closed = false;
+  private state: DeliveryState;
   private abort: (() => void) | undefined;
   private aborted = false;
   private waiters: (() => void)[] = [];
@@ -73,19 +83,22 @@ export class Delivery {
     this.retry = new Backoff(opts.retry);
     this.log = opts.logger;
     this.hooks = opts.hooks ?? {};
-    this.spoolMode = !opts.spool.isEmpty;
-    if (this.spoolMode) this.kick();
+    this.state = initialState(opts.spool.isEmpty);
+    if (this.state !== 'direct') this.kick();
   }
 
   /** Records waiting in memory (not counting the batch in flight). */
   get queued(): number {
     return this.queue.length - this.head;
   }
+  get current(): DeliveryState {
+    return this.state;
+  }
   get spooling(): boolean {
-    return this.spoolMode;
+    return isSpooling(this.state);
   }
   get kafkaAvailable(): boolean {
-    return !this.unavailable;
+    return isKafkaAvailable(this.state);
   }
   /** Nothing waiting anywhere and nothing in flight. */
   get idle(): boolean {
@@ -95,16 +108,56 @@ export class Delivery {
   /** Takes records in arrival order. Never throws. */
   push(records: readonly OutRecord[]): void {
     if (records.length === 0) return;
-    if (this.closed) {
-      this.drop(records, 'closed');
-      return;
+    this.dispatch({ type: 'push', fits: this.queued + records.length <= this.opts.maxQueueRecords }, records);
+    if (this.state !== 'closed') this.kick();
+  }
+
+  /** Runs one transition and its effects; `records` are the pushed ones (for `push` only). */
+  private dispatch(event: DeliveryEvent, records: readonly OutRecord[] = []): void {
+    const { state, effects } = step(this.state, event);
+    this.state = state;
+    for (const e of effects) this.perform(e, event, records);
+  }
+
+  private perform(effect: DeliveryEffect, event: DeliveryEvent, records: readonly OutRecord[]): void {
+    switch (effect) {
+      case 'enqueue':
+        for (const r of records) this.queue.push(r);
+        return;
+      case 'spool':
+        this.toSpool(records);
+        return;
+      case 'drop':
+        this.drop(records, 'closed');
+        return;
+      case 'warnQueueFull': {
+        const d = BridgeErrors.QUEUE_FULL;
+        this.log.warn(
+          { code: d.code, queued: this.queued, limit: this.opts.maxQueueRecords },
+          'in-memory queue full; spooling to disk until Kafka catches up',
+        );
+        return;
+      }
+      case 'announceOutage': {
+        const d = BridgeErrors.KAFKA_UNAVAILABLE;
+        const { why, err } = event.type === 'kafkaDown' ? event : { why: event.type, err: undefined };
+        this.log.warn({ code: d.code, why, err }, `Kafka unavailable (${why}); spooling to disk. ${d.fix}`);
+        this.hooks.onAvailability?.(false);
+        return;
+      }
+      case 'spoolQueue':
+        this.spoolQueue();
+        return;
+      case 'announceRecovery': {
+        const d = BridgeErrors.KAFKA_RECOVERED;
+        this.log.info(
+          { code: d.code, spooled: this.opts.spool.depth },
+          'Kafka acknowledges again; draining spool',
+        );
+        this.hooks.onAvailability?.(true);
+        return;
+      }
     }
-    if (this.spoolMode || this.unavailable || this.queued + records.length > this.opts.maxQueueRecords) {
-      this.toSpool(records);
-    } else {
-      for (const r of records) this.queue.push(r);
-    }
-    this.kick();
   }
 
   private drop(records: readonly OutRecord[], reason: 'spool_full' | 'spool_error' | 'closed'): void {
@@ -116,16 +169,6 @@ export class Delivery {
   }
 
   private toSpool(records: readonly OutRecord[]): void {
-    if (!this.spoolMode) {
-      this.spoolMode = true;
-      if (!this.unavailable) {
-        const d = BridgeErrors.QUEUE_FULL;
-        this.log.warn(
-          { code: d.code, queued: this.queued, limit: this.opts.maxQueueRecords },
-          'in-memory queue full; spooling to disk until Kafka catches up',
-        );
-      }
-    }
     try {
       if (!this.opts.spool.append(records)) {
         const d = BridgeErrors.SPOOL_FULL;
@@ -139,39 +182,18 @@ export class Delivery {
     }
   }
 
-  private markUnavailable(why: string, err?: unknown): void {
-    if (this.unavailable) return;
-    this.unavailable = true;
-    const d = BridgeErrors.KAFKA_UNAVAILABLE;
-    this.log.warn({ code: d.code, why, err }, `Kafka unavailable (${why}); spooling to disk. ${d.fix}`);
-    this.hooks.onAvailability?.(false);
-    this.spoolMode = true;
-    // Make the queue durable: it is older than everything in the spool, so it goes in front.
+  /** Makes the queue durable: it is older than everything in the spool, so it goes in front. */
+  private spoolQueue(): void {
     const rest = this.queue.slice(this.head);
-    if (rest.length > 0) {
-      try {
-        if (this.opts.spool.prepend(rest)) {
-          this.queue = [];
-          this.head = 0;
-        }
-      } catch (err2) {
-        this.log.warn(
-          { code: BridgeErrors.SPOOL_IO.code, err: err2 },
-          'could not move the queue to the spool',
-        );
+    if (rest.length === 0) return;
+    try {
+      if (this.opts.spool.prepend(rest)) {
+        this.queue = [];
+        this.head = 0;
       }
+    } catch (err) {
+      this.log.warn({ code: BridgeErrors.SPOOL_IO.code, err }, 'could not move the queue to the spool');
     }
-  }
-
-  private markAvailable(): void {
-    if (!this.unavailable) return;
-    this.unavailable = false;
-    const d = BridgeErrors.KAFKA_RECOVERED;
-    this.log.info(
-      { code: d.code, spooled: this.opts.spool.depth },
-      'Kafka acknowledges again; draining spool',
-    );
-    this.hooks.onAvailability?.(true);
   }
 
   private take(): Batch | undefined {
@@ -242,7 +264,7 @@ export class Delivery {
           this.log.error({ code: BridgeErrors.SPOOL_IO.code, err }, 'spool commit failed');
         }
       }
-      if (this.spoolMode && this.opts.spool.isEmpty && !this.unavailable) this.spoolMode = false;
+      this.dispatch({ type: 'acked', spoolEmpty: this.opts.spool.isEmpty });
       this.notify();
       // Metrics after the state change, so a hook that throws cannot stall delivery.
       try {
@@ -259,7 +281,10 @@ export class Delivery {
     for (;;) {
       if (this.aborted) return false;
       const t0 = performance.now();
-      const stall = setTimeout(() => this.markUnavailable('no acknowledgement'), this.opts.stallMs);
+      const stall = setTimeout(
+        () => this.dispatch({ type: 'kafkaDown', why: 'no acknowledgement' }),
+        this.opts.stallMs,
+      );
       try {
         const ok = await new Promise<boolean>((resolve, reject) => {
           this.abort = () => resolve(false);
@@ -268,12 +293,11 @@ export class Delivery {
         if (!ok) return false;
         this.lastSendSeconds = (performance.now() - t0) / 1000;
         this.retry.reset();
-        this.markAvailable();
         return true;
       } catch (err) {
         if (this.aborted) return false;
         this.hooks.onSendFailure?.(err);
-        this.markUnavailable('send failed', err);
+        this.dispatch({ type: 'kafkaDown', why: 'send failed', err });
         const wait = this.retry.next();
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, wait);
@@ -312,9 +336,9 @@ export class Delivery {
    * is left (the batch in flight and the queue) in front of the spool. Returns whether everything was sent.
    */
   async close(timeoutMs: number): Promise<{ drained: boolean; spooled: number }> {
-    if (this.closed) return { drained: this.idle, spooled: this.opts.spool.depth };
+    if (this.state === 'closed') return { drained: this.idle, spooled: this.opts.spool.depth };
     const drained = await this.flush(timeoutMs);
-    this.closed = true;
+    this.dispatch({ type: 'close' });
     if (!drained) {
       this.aborted = true;
       this.abort?.();
