@@ -14,16 +14,22 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from './crc32.ts';
 import type { OutRecord } from './record.ts';
+import {
+  decodeChunk,
+  encodeRecord,
+  HEADER,
+  MAGIC,
+  scanSegment,
+  segmentSeq,
+  segmentName as segName,
+} from './spool-format.ts';
 
 /**
- * Append-only disk spool for records Kafka could not take yet. Format and durability are documented in
- * functions/bridge/README.md ("Disk spool"); in short:
+ * The bookkeeping of the bridge's append-only disk spool: which segments exist, what was read, what Kafka
+ * acknowledged, when to fsync. The bytes of a segment are spool-format.ts's; both are documented in
+ * functions/bridge/README.md ("Disk spool"). In short:
  *
- * - A directory of segment files `seg-<12-digit sequence>.spool`, each starting with the 8-byte magic
- *   `MPSPOOL1`, then records `[u32le payload length][u32le CRC-32 of payload][payload]`, where
- *   payload = `[u32le meta length][meta JSON {k,h,ts,r,n}][Avro value bytes]`.
  * - Segments are read in ascending sequence order. `checkpoint.json` holds, per partly delivered segment,
  *   the byte offset up to which records were acknowledged by Kafka; every other existing segment is wholly
  *   pending. A wholly delivered segment is deleted before the checkpoint forgets it, so a crash in between
@@ -80,46 +86,7 @@ interface Segment {
   fd?: number;
 }
 
-const MAGIC = Buffer.from('MPSPOOL1', 'latin1');
-const HEADER = 8;
 const FIRST_SEQ = 1_000_000_000;
-const MAX_RECORD = 64 * 1024 * 1024;
-
-const segName = (seq: number): string => `seg-${String(seq).padStart(12, '0')}.spool`;
-
-export function encodeSpoolRecord(r: OutRecord): Buffer {
-  const meta = Buffer.from(
-    JSON.stringify({ k: r.key, h: r.headers, ts: r.timestamp, r: r.receivedAt, n: r.trades }),
-    'utf8',
-  );
-  const payloadLen = 4 + meta.length + r.value.length;
-  const buf = Buffer.allocUnsafe(HEADER + payloadLen);
-  buf.writeUInt32LE(payloadLen, 0);
-  buf.writeUInt32LE(meta.length, HEADER);
-  meta.copy(buf, HEADER + 4);
-  r.value.copy(buf, HEADER + 4 + meta.length);
-  buf.writeUInt32LE(crc32(buf.subarray(HEADER)), 4);
-  return buf;
-}
-
-function decodePayload(payload: Buffer): OutRecord {
-  const metaLen = payload.readUInt32LE(0);
-  const meta = JSON.parse(payload.subarray(4, 4 + metaLen).toString('utf8')) as {
-    k: string;
-    h: Record<string, string>;
-    ts: string;
-    r: number;
-    n: number;
-  };
-  return {
-    key: meta.k,
-    headers: meta.h,
-    timestamp: meta.ts,
-    receivedAt: meta.r,
-    trades: meta.n,
-    value: Buffer.from(payload.subarray(4 + metaLen)),
-  };
-}
 
 export class DiskSpool {
   private readonly dir: string;
@@ -185,9 +152,8 @@ export class DiskSpool {
     const rec: SpoolRecovery = { segments: 0, records: 0, bytes: 0, truncatedBytes: 0, corruptSegments: 0 };
     for (const f of readdirSync(this.dir)) if (f.endsWith('.tmp')) rmSync(join(this.dir, f), { force: true });
     const seqs = readdirSync(this.dir)
-      .map((f) => /^seg-(\d{12})\.spool$/.exec(f))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
+      .map(segmentSeq)
+      .filter((n): n is number => n !== undefined)
       .sort((a, b) => a - b);
     const checkpoint = this.readCheckpoint();
     for (const [i, seq] of seqs.entries()) {
@@ -195,25 +161,12 @@ export class DiskSpool {
       const path = join(this.dir, segName(seq));
       const fd = openSync(path, 'r+');
       const size = fstatSync(fd).size;
-      const head = Buffer.alloc(HEADER);
-      const okMagic = size >= HEADER && readSync(fd, head, 0, HEADER, 0) === HEADER && head.equals(MAGIC);
       let start = checkpoint[String(seq)] ?? HEADER;
-      if (!okMagic || start < HEADER || start > size) start = size;
-      // Scan to count records and find the end of the valid data.
-      let pos = start;
-      let records = 0;
-      const lenBuf = Buffer.alloc(HEADER);
-      for (;;) {
-        if (pos + HEADER > size) break;
-        readSync(fd, lenBuf, 0, HEADER, pos);
-        const len = lenBuf.readUInt32LE(0);
-        if (len < 4 || len > MAX_RECORD || pos + HEADER + len > size) break;
-        const payload = Buffer.allocUnsafe(len);
-        readSync(fd, payload, 0, len, pos + HEADER);
-        if (crc32(payload) !== lenBuf.readUInt32LE(4)) break;
-        pos += HEADER + len;
-        records++;
-      }
+      if (start < HEADER || start > size) start = size;
+      const scan = scanSegment(fd, size, start);
+      const okMagic = scan.magic;
+      const pos = okMagic ? scan.end : size;
+      const records = scan.records;
       if (pos < size) {
         if (last && okMagic) {
           rec.truncatedBytes += size - pos;
@@ -277,7 +230,7 @@ export class DiskSpool {
    */
   append(records: readonly OutRecord[]): boolean {
     if (records.length === 0) return true;
-    const bufs = records.map(encodeSpoolRecord);
+    const bufs = records.map(encodeRecord);
     const total = bufs.reduce((n, b) => n + b.length, 0);
     if (this.pendingBytes + total > this.maxBytes) return false;
     let fd = this.openWriter();
@@ -307,7 +260,7 @@ export class DiskSpool {
     if (this.segments.some((s) => s.inFlight > 0 || s.read !== s.committed)) {
       throw new Error('spool prepend while records are in flight');
     }
-    const bufs = records.map(encodeSpoolRecord);
+    const bufs = records.map(encodeRecord);
     const total = bufs.reduce((n, b) => n + b.length, 0);
     if (this.pendingBytes + total > this.maxBytes) return false;
     const head = this.segments[0];
@@ -348,25 +301,20 @@ export class DiskSpool {
         Math.min(s.size - s.read, Math.max(maxBytes - bytes, 64 * 1024) + HEADER),
       );
       const got = readSync(fd, chunk, 0, chunk.length, s.read);
-      let pos = 0;
-      let count = 0;
-      while (out.length < maxRecords && (bytes < maxBytes || out.length === 0)) {
-        if (s.read + pos >= s.size) break;
-        let len: number;
-        let payload: Buffer;
-        if (pos + HEADER <= got) {
-          len = chunk.readUInt32LE(pos);
-          if (pos + HEADER + len <= got) payload = chunk.subarray(pos + HEADER, pos + HEADER + len);
-          else if (out.length === 0) {
-            payload = Buffer.allocUnsafe(len);
-            readSync(fd, payload, 0, len, s.read + pos + HEADER);
-          } else break;
-        } else break;
-        out.push(decodePayload(payload));
-        pos += HEADER + len;
-        bytes += HEADER + len;
-        count++;
-      }
+      const at = s.read;
+      const batch = decodeChunk(
+        chunk.subarray(0, got),
+        { records: maxRecords - out.length, bytes: maxBytes - bytes, atLeastOne: out.length === 0 },
+        (len, offset) => {
+          const payload = Buffer.allocUnsafe(len);
+          readSync(fd, payload, 0, len, at + offset);
+          return payload;
+        },
+      );
+      const count = batch.records.length;
+      for (const r of batch.records) out.push(r);
+      const pos = batch.bytes;
+      bytes += pos;
       if (count === 0) break;
       s.read += pos;
       s.inFlight += count;
