@@ -15,6 +15,7 @@ const PARTS: Record<string, Part> = {
   store: () => import('./store.ts'),
   floor: () => import('./floor.ts'),
   pipeline: () => import('./pipeline.ts'),
+  spool: () => import('./spool.ts'),
 };
 
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
