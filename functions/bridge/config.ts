@@ -95,7 +95,8 @@ export const bridgeSpec = {
     env: 'BRIDGE_COALESCE_MS',
     doc: "Gather a symbol's trades from consecutive frames into one event for up to this long (0: one event per frame and symbol)",
     parse: ms(0, 1_000),
-    default: 20,
+    // 10 ms: as cheap per trade as 20 ms in the bench (docs/decisions.md) and half the added latency.
+    default: 10,
   }),
   coalesceMaxTrades: setting({
     env: 'BRIDGE_COALESCE_MAX_TRADES',
