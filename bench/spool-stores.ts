@@ -99,7 +99,7 @@ export const benchRecord = (n: number): OutRecord => ({
   // About what one frame's trades of one symbol take in Avro.
   value: Buffer.alloc(120 + (n % 64), n % 251),
   headers: { ce_id: `id-${n}`, ce_type: 'market.trades', 'content-type': 'application/avro' },
-  timestamp: String(1_700_000_000_000 + n),
+  timestampMs: 1_700_000_000_000 + n,
   receivedAt: 1_700_000_000_000 + n,
   trades: 3,
 });

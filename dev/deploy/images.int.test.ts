@@ -265,7 +265,7 @@ describe('containers run as the gcp overlay runs them', () => {
         key: Buffer.from(rec.key),
         value: rec.value,
         headers,
-        timestampMs: Number(rec.timestamp),
+        timestampMs: rec.timestampMs,
       },
       { name: sourceName, namespace: source.metadata.namespace ?? 'market' },
     );

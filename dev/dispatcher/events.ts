@@ -8,7 +8,7 @@
  * extensions.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingRecord } from '../../shared/kafka/types.ts';
+import type { IncomingRecord, OutgoingRecord } from '../../shared/kafka/types.ts';
 
 /** The one event format KafkaSource recognises in structured mode. */
 const STRUCTURED_JSON = 'application/cloudevents+json';
@@ -205,10 +205,7 @@ export function withErrorExtensions(ev: DispatchEvent, f: DeliveryFailure): Disp
 }
 
 /** A binary content-mode KafkaSink record: `ce_*` headers, `content-type`, the data bytes unchanged. */
-export function toKafkaBinary(
-  ev: DispatchEvent,
-  key: Buffer | null,
-): { key: Buffer | null; value: Buffer | null; headers: Record<string, string> } {
+export function toKafkaBinary(ev: DispatchEvent, key: Buffer | null): OutgoingRecord {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(ev.attributes)) headers[`ce_${k}`] = v;
   if (ev.datacontenttype !== undefined) headers['content-type'] = ev.datacontenttype;

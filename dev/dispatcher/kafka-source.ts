@@ -4,7 +4,13 @@
  * an outcome (delivered, dead-lettered, or dropped the way Knative drops them).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GroupConsumer, IncomingRecord, KafkaClient, RecordContext } from '../../shared/kafka/types.ts';
+import type {
+  GroupConsumer,
+  IncomingRecord,
+  KafkaClient,
+  OutgoingRecord,
+  RecordContext,
+} from '../../shared/kafka/types.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import type { Metrics } from '../../shared/observability/metrics.ts';
 import { type Attempt, deliverWithRetry, type Outcome, postOnce } from './delivery.ts';
@@ -48,10 +54,7 @@ export type DeadLetterTarget =
   | { readonly kind: 'kafka'; readonly topic: string; readonly send: KafkaSend }
   | { readonly kind: 'http'; readonly url: string };
 
-export type KafkaSend = (
-  topic: string,
-  record: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> },
-) => Promise<void>;
+export type KafkaSend = (topic: string, record: OutgoingRecord) => Promise<void>;
 
 export type FinalOutcome = 'delivered' | 'dead_lettered' | 'dropped';
 

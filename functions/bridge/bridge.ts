@@ -222,14 +222,7 @@ export class Bridge {
             source: this.deps.config.source,
           }),
         );
-        records.push({
-          key: kr.key,
-          value: kr.value,
-          headers: kr.headers,
-          timestamp: kr.timestamp,
-          receivedAt,
-          trades: trades.length,
-        });
+        records.push({ ...kr, receivedAt, trades: trades.length });
       } catch (err) {
         // A bug, not bad input (the trades passed acceptance): counted as refused and logged.
         m.bridgeTradeRejects.inc({ reason: 'encode' }, trades.length);

@@ -11,7 +11,7 @@ const rec = (i: number): OutRecord => ({
   key: `S${i % 5}`,
   value: Buffer.from(`v${i}`),
   headers: { ce_id: `id-${i}` },
-  timestamp: '1700000000000',
+  timestampMs: 1700000000000,
   receivedAt: 1_700_000_000_000 + i,
   trades: 1,
 });

@@ -9,7 +9,7 @@ const rec: OutRecord = {
   key: 'AAPL',
   value: Buffer.from([1]),
   headers: { ce_id: 'x' },
-  timestamp: '1700000000000',
+  timestampMs: 1700000000000,
   receivedAt: 1,
   trades: 1,
 };

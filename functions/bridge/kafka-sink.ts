@@ -118,15 +118,7 @@ export class KafkaSink implements BridgeSink {
 
   private async sendFitting(producer: RecordProducer, records: readonly OutRecord[]): Promise<void> {
     try {
-      await producer.send(
-        this.topic,
-        records.map((r) => ({
-          key: r.key,
-          value: r.value,
-          headers: r.headers,
-          timestampMs: Number(r.timestamp),
-        })),
-      );
+      await producer.send(this.topic, records);
     } catch (err) {
       if (hasErrorType(err, TOO_LARGE_ERRORS) && !this.stopped) {
         await this.refreshLimit();

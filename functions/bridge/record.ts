@@ -1,13 +1,11 @@
+import type { KafkaRecord } from '../../shared/contract/event.ts';
+
 /**
  * What the bridge hands to Kafka: one record per (websocket frame, symbol), already in CloudEvents Kafka
  * binary mode, plus bookkeeping that never leaves the process (receive time for latency, trade count for
  * metrics).
  */
-export interface OutRecord {
-  readonly key: string;
-  readonly value: Buffer;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly timestamp: string;
+export interface OutRecord extends KafkaRecord {
   /** Wall-clock receive time of the frame, fractional Unix ms (survives a trip through the spool). */
   readonly receivedAt: number;
   /** Trades in this record. */

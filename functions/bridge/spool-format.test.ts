@@ -9,7 +9,7 @@ const rec = (i: number): OutRecord => ({
   key: `S${i % 3}`,
   value: Buffer.alloc(30 + i, i % 251),
   headers: { ce_id: `id-${i}` },
-  timestamp: String(1_700_000_000_000 + i),
+  timestampMs: 1_700_000_000_000 + i,
   receivedAt: 1_700_000_000_000.5 + i,
   trades: 1 + (i % 4),
 });

@@ -28,7 +28,7 @@ export function segmentSeq(file: string): number | undefined {
 
 export function encodeRecord(r: OutRecord): Buffer {
   const meta = Buffer.from(
-    JSON.stringify({ k: r.key, h: r.headers, ts: r.timestamp, r: r.receivedAt, n: r.trades }),
+    JSON.stringify({ k: r.key, h: r.headers, ts: r.timestampMs, r: r.receivedAt, n: r.trades }),
     'utf8',
   );
   const payloadLen = 4 + meta.length + r.value.length;
@@ -46,14 +46,15 @@ export function decodePayload(payload: Buffer): OutRecord {
   const meta = JSON.parse(payload.subarray(4, 4 + metaLen).toString('utf8')) as {
     k: string;
     h: Record<string, string>;
-    ts: string;
+    /** A number; spools written before the one record type hold it as a string. */
+    ts: number | string;
     r: number;
     n: number;
   };
   return {
     key: meta.k,
     headers: meta.h,
-    timestamp: meta.ts,
+    timestampMs: Number(meta.ts),
     receivedAt: meta.r,
     trades: meta.n,
     value: Buffer.from(payload.subarray(4 + metaLen)),

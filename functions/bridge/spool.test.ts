@@ -12,7 +12,7 @@ const rec = (i: number, size = 20): OutRecord => ({
   key: `S${i % 3}`,
   value: Buffer.alloc(size, i % 251),
   headers: { ce_id: `id-${i}`, 'content-type': 'application/avro' },
-  timestamp: String(1_700_000_000_000 + i),
+  timestampMs: 1_700_000_000_000 + i,
   receivedAt: 1_700_000_000_000.5 + i,
   trades: 1 + (i % 4),
 });
@@ -144,7 +144,7 @@ describe('DiskSpool', () => {
       for (;;) {
         const batch = [];
         for (let i = 0; i < 10; i++, n++) batch.push({ key: 'S' + (n % 3), value: Buffer.alloc(40 + (n % 200), n % 251),
-          headers: { ce_id: 'id-' + n }, timestamp: String(n), receivedAt: n, trades: 1 });
+          headers: { ce_id: 'id-' + n }, timestampMs: n, receivedAt: n, trades: 1 });
         sp.append(batch);
         if (n % 1000 === 0) await new Promise((r) => process.stdout.write(n + '\\n', r));
         else await new Promise((r) => setImmediate(r));

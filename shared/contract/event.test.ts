@@ -49,6 +49,8 @@ describe('trade batch event', () => {
   it('Kafka binary headers are complete, defined strings and round-trip from kafkajs Buffers', () => {
     const rec = toKafkaRecord(ev);
     expect(rec.key).toBe('BINANCE:BTCUSDT');
+    // The one outgoing record type: its timestamp reaches the producer as is (the Kafka record time).
+    expect(rec.timestampMs).toBe(ev.receivedms);
     expect(rec.headers['content-type']).toBe(CONTENT_TYPE_AVRO);
     expect(rec.headers.ce_datacontenttype).toBeUndefined();
     for (const [k, v] of Object.entries(rec.headers)) {

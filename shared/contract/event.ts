@@ -1,6 +1,7 @@
 import { CloudEvent, type CloudEventV1, HTTP, Kafka } from 'cloudevents';
 import { monotonicFactory } from 'ulid';
 import { pipelineError } from '../errors.ts';
+import type { OutgoingRecord } from '../kafka/types.ts';
 import { decodeFrame, encodeFrame, schemaFingerprint } from './avro.ts';
 import type { Trade, TradeBatchEvent } from './types.ts';
 import { type AcceptancePolicy, acceptTrades } from './validate.ts';
@@ -68,11 +69,12 @@ export function buildTradeBatchEvent(input: BatchInput): TradeBatchEvent {
   };
 }
 
-export interface KafkaRecord {
+/** A trade-batch event as an outgoing Kafka record: the one record type, narrowed to what binary mode writes. */
+export interface KafkaRecord extends OutgoingRecord {
   readonly key: string;
   readonly value: Buffer;
-  readonly headers: Record<string, string>;
-  readonly timestamp: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timestampMs: number;
 }
 
 /**
@@ -92,7 +94,7 @@ export function toKafkaRecord(ev: TradeBatchEvent): KafkaRecord {
     'content-type': ev.datacontenttype,
   };
   for (const [k, v] of Object.entries(ev.extensions)) headers[`ce_${k}`] = v;
-  return { key: ev.subject, value: ev.data, headers, timestamp: String(ev.receivedms) };
+  return { key: ev.subject, value: ev.data, headers, timestampMs: ev.receivedms };
 }
 
 type HeaderValue = Buffer | string | (Buffer | string)[] | undefined | null;
