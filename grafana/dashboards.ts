@@ -3,10 +3,13 @@ import {
   type DashboardLayout,
   HEALTH_DASHBOARD,
   MARKET_DASHBOARD,
+  OVERVIEW_DASHBOARD,
   panel,
+  RESOLUTION_VARIABLE,
   SYMBOL_VARIABLE,
 } from '../shared/panels/index.ts';
 import { CASSANDRA_DS } from './datasources.ts';
+import { overviewPanel } from './overview.ts';
 import { panelBuilder } from './panels.ts';
 
 export const GENERATED_NOTE =
@@ -26,8 +29,36 @@ function symbolVariable() {
     .includeAll(false);
 }
 
-function build(layout: DashboardLayout, withSymbol: boolean): dashboard.Dashboard {
-  const b = new dashboard.DashboardBuilder(layout.title)
+/** The resolution selector: a custom variable whose value names the candle table (candles_<value>). */
+function resolutionVariable() {
+  const option = (v: string) => ({ text: v, value: v, selected: v === RESOLUTION_VARIABLE.default });
+  return new dashboard.CustomVariableBuilder(RESOLUTION_VARIABLE.name)
+    .label(RESOLUTION_VARIABLE.label)
+    .values(RESOLUTION_VARIABLE.values.join(','))
+    .current(option(RESOLUTION_VARIABLE.default))
+    .options(RESOLUTION_VARIABLE.values.map(option))
+    .multi(false)
+    .includeAll(false)
+    .allowCustomValue(false);
+}
+
+/** The overview's symbols: every symbol by default (`All`), expanded by `${symbols:sqlstring}` into a list. */
+function symbolsVariable() {
+  return new dashboard.QueryVariableBuilder('symbols')
+    .label('Symbols')
+    .datasource({ ...CASSANDRA_DS })
+    .query({ query: SYMBOL_VARIABLE.cql })
+    .definition(SYMBOL_VARIABLE.cql)
+    .refresh(dashboard.VariableRefresh.OnDashboardLoad)
+    .sort(dashboard.VariableSort.AlphabeticalAsc)
+    .current({ text: 'All', value: '$__all', selected: true })
+    .allowCustomValue(false)
+    .multi(true)
+    .includeAll(true);
+}
+
+function header(layout: Omit<DashboardLayout, 'rows'>) {
+  return new dashboard.DashboardBuilder(layout.title)
     .uid(layout.uid)
     .description(`${layout.description} ${GENERATED_NOTE}`)
     .tags([...layout.tags, 'generated'])
@@ -36,7 +67,11 @@ function build(layout: DashboardLayout, withSymbol: boolean): dashboard.Dashboar
     .timezone('browser')
     .editable()
     .tooltip(dashboard.DashboardCursorSync.Crosshair);
-  if (withSymbol) b.withVariable(symbolVariable());
+}
+
+function build(layout: DashboardLayout, withSymbol: boolean): dashboard.Dashboard {
+  const b = header(layout);
+  if (withSymbol) b.withVariable(symbolVariable()).withVariable(resolutionVariable());
   let id = 1;
   for (const row of layout.rows) {
     b.withRow(new dashboard.RowBuilder(row.title).id(id++));
@@ -56,6 +91,10 @@ export function generateDashboards(): Record<string, dashboard.Dashboard> {
   return {
     'market.json': build(MARKET_DASHBOARD, true),
     'pipeline-health.json': build(HEALTH_DASHBOARD, false),
+    'market-overview.json': header(OVERVIEW_DASHBOARD)
+      .withVariable(symbolsVariable())
+      .withPanel(overviewPanel().id(1).span(24).height(16))
+      .build(),
   };
 }
 

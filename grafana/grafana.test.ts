@@ -6,6 +6,7 @@ import {
   cqlProblems,
   HEALTH_PANELS,
   MARKET_PANELS,
+  OVERVIEW_QUERIES,
   PANELS,
   SYMBOL_VARIABLE,
 } from '../shared/panels/index.ts';
@@ -94,10 +95,29 @@ describe('generated dashboards', () => {
         datasource: CASSANDRA_DS,
         query: { query: SYMBOL_VARIABLE.cql },
       }),
+      expect.objectContaining({ name: 'resolution', type: 'custom', query: '1m,5m,15m,1h,1d' }),
     ]);
     const titles = market.panels.filter((p) => p.type !== 'row').map((p) => p.title);
     expect(titles.sort()).toEqual(MARKET_PANELS.map((p) => p.title).sort());
-    expect(market.panels.find((p) => p.title === 'Candles (1 min) with VWAP')?.type).toBe('candlestick');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax
+    expect(market.panels.find((p) => p.title === 'Candles (${resolution}) with VWAP')?.type).toBe(
+      'candlestick',
+    );
+  });
+
+  it('the overview is one table joining the catalogue overview queries on the symbol, over all symbols', () => {
+    const overview = checkedIn('market-overview.json');
+    const [table] = overview.panels;
+    expect(overview.panels).toHaveLength(1);
+    expect(table!.type).toBe('table');
+    expect((table!.targets ?? []).map((t) => t.target)).toEqual(OVERVIEW_QUERIES.map((q) => q.cql));
+    for (const q of OVERVIEW_QUERIES) expect(cqlProblems(q.cql, q.clustering)).toEqual([]);
+    const ids = (table as unknown as { transformations: { id: string }[] }).transformations.map((t) => t.id);
+    expect(ids[0]).toBe('joinByField');
+    expect(ids.at(-1)).toBe('sortBy');
+    expect(overview.templating?.list).toEqual([
+      expect.objectContaining({ name: 'symbols', multi: true, includeAll: true, datasource: CASSANDRA_DS }),
+    ]);
   });
 
   it('every PromQL target is a catalogue query, on the Prometheus datasource', () => {
@@ -109,9 +129,10 @@ describe('generated dashboards', () => {
   });
 
   it('no dashboard holds a query the catalogue does not know', () => {
-    const known = new Set(
-      PANELS.flatMap((p) => (p.source === 'cassandra' ? [p.cql] : p.targets.map((t) => t.expr))),
-    );
+    const known = new Set([
+      ...PANELS.flatMap((p) => (p.source === 'cassandra' ? [p.cql] : p.targets.map((t) => t.expr))),
+      ...OVERVIEW_QUERIES.map((q) => q.cql),
+    ]);
     for (const file of Object.keys(files)) {
       for (const t of checkedIn(file).panels.flatMap((p) => p.targets ?? [])) {
         expect(known.has((t.target ?? t.expr)!)).toBe(true);

@@ -8,7 +8,8 @@ import type { CqlPanel, DashboardLayout, Panel, PromPanel } from './types.ts';
  */
 export * from './cql.ts';
 export { HEALTH_PANELS } from './health-panels.ts';
-export { MARKET_PANELS, SYMBOL_VARIABLE } from './market-panels.ts';
+export { MARKET_PANELS, RESOLUTION_VARIABLE, SYMBOL_VARIABLE } from './market-panels.ts';
+export * from './overview.ts';
 export * from './run.ts';
 export type * from './types.ts';
 

@@ -1,4 +1,5 @@
-import { SYMBOL, TIME_FROM, TIME_TO } from './cql.ts';
+import { RESOLUTIONS } from '../market/rollup.ts';
+import { RESOLUTION, SYMBOL, TIME_FROM, TIME_TO } from './cql.ts';
 import type { Column, CqlPanel } from './types.ts';
 
 /**
@@ -117,11 +118,12 @@ export const lastTrade = {
 export const candles = {
   id: 'candles',
   source: 'cassandra',
-  title: 'Candles (1 min) with VWAP',
+  title: `Candles (${RESOLUTION}) with VWAP`,
   description:
-    'Exact one-minute candles of closed minutes (candles_1m), volume-weighted average price as a line.',
+    'Exact candles of closed minutes at the chosen resolution (candles_1m, or candles_5m/15m/1h/1d rolled up ' +
+    'from them), volume-weighted average price as a line.',
   viz: 'candles',
-  cql: `SELECT symbol, minute, open, high, low, close, volume, vwap FROM candles_1m WHERE ${minuteRange} LIMIT ${MINUTE_LIMIT}`,
+  cql: `SELECT symbol, minute, open, high, low, close, volume, vwap FROM candles_${RESOLUTION} WHERE ${minuteRange} LIMIT ${MINUTE_LIMIT}`,
   columns: [
     symbol,
     minute,
@@ -140,10 +142,10 @@ export const candles = {
 export const pastMinutes = {
   id: 'pastMinutes',
   source: 'cassandra',
-  title: 'Past minutes',
-  description: `The ${TABLE_MINUTES} newest closed minutes in the range (candles_1m), newest first.`,
+  title: `Past candles (${RESOLUTION})`,
+  description: `The ${TABLE_MINUTES} newest candles in the range at the chosen resolution, newest first.`,
   viz: 'table',
-  cql: `SELECT symbol, minute, open, high, low, close, avg_price, vwap, trades, volume FROM candles_1m WHERE ${minuteRange} LIMIT ${TABLE_MINUTES}`,
+  cql: `SELECT symbol, minute, open, high, low, close, avg_price, vwap, trades, volume FROM candles_${RESOLUTION} WHERE ${minuteRange} LIMIT ${TABLE_MINUTES}`,
   columns: [
     symbol,
     minute,
@@ -178,4 +180,15 @@ export const SYMBOL_VARIABLE = {
   name: 'symbol',
   label: 'Symbol',
   cql: 'SELECT symbol FROM symbols WHERE shard = 0',
+} as const;
+
+/**
+ * The resolution selector: a custom Grafana variable and the viewer's drop-down. Its value names the candle
+ * table (`candles_${resolution}`); every candle table has the columns the candle panels read.
+ */
+export const RESOLUTION_VARIABLE = {
+  name: 'resolution',
+  label: 'Resolution',
+  values: RESOLUTIONS,
+  default: '1m',
 } as const;

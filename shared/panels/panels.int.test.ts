@@ -5,12 +5,16 @@ import { expectedCandle } from '../../test/market-fixtures.ts';
 import { seedMarket } from '../../test/seed-market.ts';
 import { createCassandraClient } from '../cassandra/client.ts';
 import type { Trade } from '../contract/types.ts';
+import { bucketOf } from '../market/rollup.ts';
 import { MINUTE_MS, minuteOf } from '../market/time.ts';
 import {
   type CqlPanel,
   cqlPanel,
+  joinOverview,
   MARKET_PANELS,
+  OVERVIEW_QUERIES,
   type PanelResult,
+  RESOLUTION_VARIABLE,
   renderCql,
   runCql,
   runPanel,
@@ -20,6 +24,9 @@ import {
 const M0 = minuteOf(Date.now()) - 10 * MINUTE_MS;
 const BTC = 'BINANCE:BTCUSDT';
 const QUOTED = "O'Q:X"; // a quote in the symbol: the rendered literal must hold it
+const ETH = 'OV:ETH'; // trades an hour and a day ago: the overview's changes
+const HOUR = 60 * MINUTE_MS;
+const DAY = 24 * HOUR;
 const vars = (symbol: string, fromMs = M0 - MINUTE_MS, toMs = M0 + 3 * MINUTE_MS) => ({
   symbol,
   fromMs,
@@ -47,6 +54,11 @@ beforeAll(async () => {
         [{ p: 104, t: M0 + 125_000, v: 0.3 }],
       ],
       [QUOTED]: [[{ p: 7, t: M0 + 5_000, v: 1 }], [{ p: 8, t: M0 + 65_000, v: 3 }]],
+      [ETH]: [
+        [{ p: 40, t: M0 - DAY - 30_000, v: 1 }],
+        [{ p: 50, t: M0 - 61 * MINUTE_MS, v: 1 }],
+        [{ p: 55, t: M0 + 10_000, v: 2 }],
+      ],
     },
     M0 + 130_000,
   );
@@ -161,6 +173,86 @@ describe('every catalogue query on the real Cassandra', () => {
   it('the symbol variable lists the symbols', async () => {
     const r = await runCql(client, SYMBOL_VARIABLE.cql);
     expect(r.columns).toEqual(['symbol']);
-    expect(r.rows.map((x) => x[0]).sort()).toEqual([BTC, QUOTED].sort());
+    expect(r.rows.map((x) => x[0]).sort()).toEqual([BTC, QUOTED, ETH].sort());
+  });
+});
+
+describe('candles at every resolution on the real Cassandra', () => {
+  it.each(RESOLUTION_VARIABLE.values.map((r) => [r]))(
+    'candles and past candles at %s equal the candles of the trades of the closed minutes',
+    async (resolution) => {
+      const closed = trades(BTC).filter((t) => t.t < M0 + 2 * MINUTE_MS); // the open minute is no candle yet
+      const buckets = [...new Set(closed.map((t) => bucketOf(t.t, resolution)))].sort((a, b) => b - a);
+      const range = { ...vars(BTC, bucketOf(M0, resolution)), resolution };
+      const candles = objects(await runPanel(client, cqlPanel('candles'), range));
+      const table = objects(await runPanel(client, cqlPanel('pastMinutes'), range));
+      expect(candles.map((c) => c.minute)).toEqual(buckets);
+      expect(table.map((c) => c.minute)).toEqual(buckets);
+      for (const [i, b] of buckets.entries()) {
+        const e = expectedCandle(closed.filter((t) => bucketOf(t.t, resolution) === b));
+        const ohlc = { open: e.open, high: e.high, low: e.low, close: e.close };
+        expect(candles[i]).toMatchObject({ ...ohlc, volume: e.volume, vwap: expect.closeTo(e.vwap!, 8) });
+        expect(table[i]).toMatchObject({ ...ohlc, trades: e.trades, volume: e.volume });
+      }
+    },
+  );
+});
+
+describe('the market overview on the real Cassandra', () => {
+  it('joins one bounded query per column into a row per symbol, most turnover first', async () => {
+    const toMs = M0 + 130_000;
+    const symbols = [QUOTED, ETH, BTC, 'NEVER:TRADED'];
+    const results = Object.fromEntries(
+      await Promise.all(
+        OVERVIEW_QUERIES.map(
+          async (q) =>
+            [
+              q.id,
+              await runCql(client, renderCql(q.cql, { symbol: '', symbols, fromMs: toMs - HOUR, toMs })),
+            ] as const,
+        ),
+      ),
+    ) as Record<(typeof OVERVIEW_QUERIES)[number]['id'], PanelResult>;
+    for (const q of OVERVIEW_QUERIES) expect(results[q.id].columns).toEqual(q.columns.map((c) => c.name));
+    const rows = joinOverview(symbols, results, toMs);
+    const turnover = (s: string) =>
+      trades(s)
+        .filter((t) => t.t > toMs - HOUR)
+        .reduce((a, t) => a + t.p * t.v, 0);
+    expect(rows.map((r) => r.symbol)).toEqual([BTC, ETH, QUOTED, 'NEVER:TRADED']);
+    expect(rows[0]).toEqual({
+      symbol: BTC,
+      lastPrice: 104,
+      lastTradeTime: M0 + 125_000,
+      staleS: 5,
+      change1h: null,
+      change24h: null,
+      trades1h: trades(BTC).length,
+      volume1h: expect.closeTo(4.15, 9),
+      turnover1h: expect.closeTo(turnover(BTC), 6),
+    });
+    expect(rows[1]).toEqual({
+      symbol: ETH,
+      lastPrice: 55,
+      lastTradeTime: M0 + 10_000,
+      staleS: 120,
+      change1h: expect.closeTo(55 / 50 - 1, 12),
+      change24h: expect.closeTo(55 / 40 - 1, 12),
+      trades1h: 1,
+      volume1h: 2,
+      turnover1h: 110,
+    });
+    expect(rows[2]).toMatchObject({ symbol: QUOTED, lastPrice: 8, trades1h: 2, turnover1h: 31 });
+    expect(rows[3]).toEqual({
+      symbol: 'NEVER:TRADED',
+      lastPrice: null,
+      lastTradeTime: null,
+      staleS: null,
+      change1h: null,
+      change24h: null,
+      trades1h: 0,
+      volume1h: 0,
+      turnover1h: 0,
+    });
   });
 });

@@ -3,16 +3,20 @@ import { parsePromql, promqlMetricNames } from '../../test/promql.ts';
 import { METRICS } from '../observability/catalogue.ts';
 import { EXTERNAL_METRICS } from '../observability/external-metrics.ts';
 import {
+  cqlPanel,
   cqlProblems,
   HEALTH_DASHBOARD,
   HEALTH_PANELS,
   MARKET_DASHBOARD,
   MARKET_PANELS,
+  OVERVIEW_QUERIES,
   PANELS,
   type PromPanel,
+  RESOLUTION_VARIABLE,
   renderCql,
   SYMBOL,
   SYMBOL_VARIABLE,
+  SYMBOLS,
   sqlString,
 } from './index.ts';
 
@@ -64,6 +68,31 @@ describe('cqlProblems', () => {
     );
     expect(cqlProblems(`DELETE FROM ticks WHERE symbol = ${SYMBOL}`)).toContain('must be a SELECT');
     expect(cqlProblems('SELECT count(*) FROM trades LIMIT 1')).toContain('reads an unknown table trades');
+  });
+
+  it('takes IN only over the symbols variable, each partition bounded', () => {
+    const inOther = "SELECT symbol, price FROM ticks WHERE symbol IN ('a', 'b') PER PARTITION LIMIT 1";
+    expect(cqlProblems(inOther)).toContain(
+      'must not use IN except over the symbols variable (one slice per listed symbol)',
+    );
+    const unbounded = `SELECT symbol, price FROM ticks WHERE symbol IN (${SYMBOLS}) LIMIT 10`;
+    expect(cqlProblems(unbounded, 'trade_time')).toContain(
+      'must be bounded by LIMIT or by $__timeFrom/$__timeTo on the clustering column',
+    );
+    for (const q of OVERVIEW_QUERIES) expect(cqlProblems(q.cql, q.clustering), q.id).toEqual([]);
+  });
+
+  it('the candle panels read the table the resolution names', () => {
+    for (const r of RESOLUTION_VARIABLE.values) {
+      const cql = renderCql(cqlPanel('candles').cql, { symbol: 'X', fromMs: 0, toMs: 1, resolution: r });
+      expect(cql).toContain(`FROM candles_${r} WHERE symbol = 'X'`);
+    }
+    expect(() =>
+      renderCql(cqlPanel('candles').cql, { symbol: 'X', fromMs: 0, toMs: 1, resolution: 'x; DROP' as '1m' }),
+    ).toThrow(/unknown resolution/);
+    expect(
+      renderCql(OVERVIEW_QUERIES[0].cql, { symbol: '', symbols: ["A'B", 'C'], fromMs: 0, toMs: 1 }),
+    ).toContain("symbol IN ('A''B', 'C')");
   });
 });
 
