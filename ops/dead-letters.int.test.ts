@@ -72,7 +72,7 @@ async function shrunkManifests() {
     });
   }
   edit('dead-letters.yaml', (doc) => doc.setIn(['spec', 'topic'], dlqTopic));
-  return loadManifests(join(work, 'knative/overlays/local'), 'files');
+  return loadManifests(join(work, 'knative/overlays/local'));
 }
 
 async function listen(host: FunctionHost): Promise<string> {

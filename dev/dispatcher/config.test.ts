@@ -8,7 +8,6 @@ describe('dispatcher config', () => {
   it('has working defaults', () => {
     expect(loadDispatcherConfig({})).toMatchObject({
       manifests: 'knative/overlays/local',
-      renderer: 'auto',
       port: 8070,
       commitIntervalMs: 1000,
       maxInFlight: 50,
@@ -41,7 +40,6 @@ describe('dispatcher config', () => {
     ['DISPATCHER_SINKS', 'a=ftp://x'],
     ['DISPATCHER_SINKS', 'a=http://127.0.0.1:1,a=http://127.0.0.1:2'],
     ['DISPATCHER_DUPLICATE_RATIO', '1.5'],
-    ['DISPATCHER_RENDERER', 'helm'],
     ['DISPATCHER_COMMIT_INTERVAL_MS', '0'],
   ])('rejects %s=%s', (env, value) => {
     expect(() => loadDispatcherConfig({ [env]: value })).toThrow(env);

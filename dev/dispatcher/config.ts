@@ -1,6 +1,5 @@
 import { type Env, loadConfig, type Setting } from '../../shared/config/env.ts';
 import * as p from '../../shared/config/parsers.ts';
-import type { Renderer } from './manifests.ts';
 
 /** `key=value` pairs, comma-separated, each value parsed by `value`. */
 function pairs(what: string, value: (raw: string) => string) {
@@ -26,16 +25,10 @@ export const topicMap = pairs('topic=topic', p.identifier(/^[A-Za-z0-9._-]{1,200
 export const dispatcherSpec = {
   manifests: {
     env: 'DISPATCHER_MANIFESTS',
-    doc: 'Kustomization folder, folder of YAML, or YAML file holding the KafkaSource/PingSource/KafkaSink objects',
+    doc: 'Kustomization folder (rendered by `kubectl kustomize`) or YAML file holding the KafkaSource/PingSource/KafkaSink objects',
     parse: p.text,
     default: 'knative/overlays/local',
   } satisfies Setting<string>,
-  renderer: {
-    env: 'DISPATCHER_RENDERER',
-    doc: 'How to render a kustomization: kubectl (`kubectl kustomize`), files (resources + namespace only), auto (kubectl when on PATH)',
-    parse: p.oneOf('auto', 'kubectl', 'files'),
-    default: 'auto',
-  } satisfies Setting<Renderer>,
   sinks: {
     env: 'DISPATCHER_SINKS',
     doc: 'Local URL of each sink ref, `name=url` comma-separated (e.g. trade-writer=http://127.0.0.1:8081); key `name` or `namespace/name`',

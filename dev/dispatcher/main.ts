@@ -18,7 +18,7 @@ const log = createLogger('dispatcher');
 
 async function main(): Promise<void> {
   const cfg = loadDispatcherConfig();
-  const manifests = renameTopics(await loadManifests(cfg.manifests, cfg.renderer), cfg.topics ?? {});
+  const manifests = renameTopics(await loadManifests(cfg.manifests), cfg.topics ?? {});
   const needsKafka = manifests.kafkaSources.some((s) => !cfg.sources || cfg.sources.includes(s.name));
   const kafka = needsKafka
     ? createKafkaClient({

@@ -1,9 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../test/fixtures.ts';
 import {
+  CRD_SCHEMA_DIR,
+  crdSchemaFile,
   KNATIVE_DEFAULT_DELIVERY,
   loadManifests,
   ManifestError,
@@ -18,6 +20,7 @@ kind: KafkaSource
 metadata:
   ${meta}
 spec:
+  bootstrapServers: [b:9092]
   topics: [t]
   sink: { ref: { apiVersion: serving.knative.dev/v1, kind: Service, name: fn } }
 ${spec}`;
@@ -121,10 +124,55 @@ describe('parseManifests: KafkaSource fields', () => {
     ],
     ['  delivery:\n    backoffDelay: 5s', /backoffDelay: .*ISO-8601/],
     ['  delivery:\n    timeout: PT0S', /timeout: must be longer than zero/],
-    ['  delivery:\n    deadLetterSink: {}', /deadLetterSink: needs ref or uri/],
+    ['  delivery:\n    deadLetterSink: {}', /deadLetterSink: must be a Destination with ref or uri/],
     ['  ceOverrides:\n    extensions: { Bad-Name: x }', /ceOverrides extension name/],
   ])('rejects %j', (spec, problem) => {
     expect(() => parseManifests(source(spec))).toThrow(problem);
+  });
+
+  it.each([
+    ['a wrong type', '  consumers: two', 'KafkaSource ns/s: spec.consumers: must be integer'],
+    [
+      'a wrong type, nested',
+      '  delivery:\n    retry: many',
+      'KafkaSource ns/s: spec.delivery.retry: must be integer',
+    ],
+    [
+      'a list item of a wrong type',
+      '  topics: [t, {name: u}]',
+      'KafkaSource ns/s: spec.topics[1]: must be string',
+    ],
+    ['an unknown field', '  orderring: unordered', 'KafkaSource ns/s: spec.orderring: unknown field'],
+    [
+      'an unknown nested field',
+      '  delivery:\n    retries: 3',
+      'KafkaSource ns/s: spec.delivery.retries: unknown field',
+    ],
+  ])('refuses %s against the KafkaSource CRD schema, naming the field', (_what, spec, line) => {
+    const text = source(spec).replace(/ {2}topics: \[t\]\n(?=[\s\S]* {2}topics:)/, '');
+    try {
+      parseManifests(text);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(ManifestError);
+      expect((err as ManifestError).problems).toEqual([line]);
+    }
+  });
+
+  it('refuses unknown fields and wrong types of PingSource and KafkaSink too, and versions it has no schema for', () => {
+    expect(() =>
+      parseManifests(
+        'apiVersion: sources.knative.dev/v1\nkind: PingSource\nmetadata: {name: p}\nspec: {schedule: 5, sink: {uri: http://x/}, jsonData: x}',
+      ),
+    ).toThrow(/PingSource default\/p: spec.jsonData: unknown field\n.*spec.schedule: must be string/);
+    expect(() =>
+      parseManifests(
+        'apiVersion: eventing.knative.dev/v1alpha1\nkind: KafkaSink\nmetadata: {name: k}\nspec: {topic: t, bootstrapServers: [b], numPartitions: "3"}',
+      ),
+    ).toThrow(/KafkaSink default\/k: spec.numPartitions: must be integer/);
+    expect(() =>
+      parseManifests(source('').replace('sources.knative.dev/v1', 'sources.knative.dev/v1beta1')),
+    ).toThrow(/apiVersion sources.knative.dev\/v1beta1 is not read locally/);
   });
 
   it('collects every problem of every object in one error', () => {
@@ -141,7 +189,10 @@ describe('parseManifests: KafkaSource fields', () => {
   it('rejects a source without topics or sink, and duplicate source names', () => {
     expect(() =>
       parseManifests('apiVersion: sources.knative.dev/v1\nkind: KafkaSource\nmetadata: {name: a}\nspec: {}'),
-    ).toThrow(/topics must be a non-empty list[\s\S]*sink: must be a Destination/);
+    ).toThrow(/KafkaSource default\/a: spec.bootstrapServers: is required[\s\S]*spec.topics: is required/);
+    expect(() => parseManifests(source('').replace(/ {2}sink: .*\n/, ''))).toThrow(
+      /spec.sink: must be a Destination with ref or uri/,
+    );
     expect(() => parseManifests(`${source('')}\n---\n${source('')}`)).toThrow(/names must be unique/);
   });
 
@@ -213,8 +264,8 @@ describe('the checked-in knative/ manifests', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'dispatcher-manifests-'));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-  it('render to the sources the pipeline depends on (files renderer)', async () => {
-    const m = await loadManifests('knative/overlays/local', 'files');
+  it('render (kustomize) to the sources the pipeline depends on', async () => {
+    const m = await loadManifests('knative/overlays/local');
     const trades = m.kafkaSources.find((s) => s.name === 'trades')!;
     const windows = m.kafkaSources.find((s) => s.name === 'windows')!;
     expect(trades).toMatchObject({
@@ -257,22 +308,42 @@ describe('the checked-in knative/ manifests', () => {
     ]);
   });
 
-  it('render the same with kubectl kustomize as with the built-in renderer', async (ctx) => {
-    try {
-      execFileSync('kubectl', ['version', '--client'], { stdio: 'ignore' });
-    } catch {
-      ctx.skip();
-    }
-    const viaKubectl = await loadManifests('knative/overlays/local', 'kubectl');
-    const viaFiles = await loadManifests('knative/overlays/local', 'files');
-    expect(viaKubectl).toEqual(viaFiles);
-  });
+  it.each(readdirSync(join(repoRoot, 'knative', 'overlays')))(
+    'overlay %s conforms to the CRD schemas',
+    async (overlay) => {
+      const m = await loadManifests(`knative/overlays/${overlay}`);
+      expect(m.kafkaSources.length).toBeGreaterThan(0);
+    },
+  );
 
-  it('the files renderer refuses kustomizations it cannot apply', async () => {
-    writeFileSync(join(tmp, 'kustomization.yaml'), 'resources: [a.yaml]\npatches:\n  - path: p.yaml\n');
-    writeFileSync(join(tmp, 'a.yaml'), source(''));
-    await expect(loadManifests(tmp, 'files')).rejects.toThrow(/patches need kustomize/);
+  it('says so clearly when kustomize (kubectl) is missing', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = tmp;
+    try {
+      await expect(loadManifests('knative/overlays/local')).rejects.toThrow(/kubectl is not on PATH/);
+    } finally {
+      process.env.PATH = path;
+    }
   });
+});
+
+describe('crd-schemas/', () => {
+  // Generated: the copies are the tool cache's output of dev/setup/k8s/crd2jsonschema.py (dev/setup/install-k8s-tools.sh)
+  // for the pinned releases; kept in the repository so `npm start` needs no k8s tool install.
+  const cache = join(process.env.MARKET_TOOLS_DIR ?? join(repoRoot, '.cache', 'tools'), 'k8s-schemas', 'crd');
+  it.each(['KafkaSource', 'PingSource', 'KafkaSink'] as const)(
+    '%s equals the schema generated from its CRD',
+    (kind) => {
+      const generated = join(cache, crdSchemaFile(kind));
+      if (!existsSync(generated)) {
+        throw new Error(`${generated} is missing: run sh dev/setup/install-k8s-tools.sh`);
+      }
+      const committed = join(CRD_SCHEMA_DIR, crdSchemaFile(kind));
+      expect(readFileSync(committed, 'utf8'), `stale: cp ${generated} ${relative(repoRoot, committed)}`).toBe(
+        readFileSync(generated, 'utf8'),
+      );
+    },
+  );
 });
 
 describe('renameTopics', () => {

@@ -2,12 +2,18 @@
  * Reads the KafkaSource / PingSource / KafkaSink objects of `knative/` into the settings the local
  * dispatcher runs on. The manifests are the single source of truth: nothing here invents a retry count or
  * an ordering that the YAML does not say, and Knative's own defaults apply exactly where Knative applies them.
+ *
+ * Each object is first validated against the JSON schema of its CRD (crd-schemas/, generated from the
+ * pinned Knative releases: field types, required and unknown fields, as the API server checks them); the
+ * code below then only checks what those schemas leave to Knative's webhooks (enums, durations, ref or uri).
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseAllDocuments } from 'yaml';
 
 export type BackoffPolicy = 'linear' | 'exponential';
@@ -130,176 +136,218 @@ class Problems {
   }
 }
 
-function str(o: Obj, key: string, where: string, p: Problems, required = true): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null || v === '') {
-    if (required) p.add(where, `${key} is required`);
-    return undefined;
-  }
-  if (typeof v !== 'string') {
-    p.add(where, `${key} must be a string`);
-    return undefined;
+/** The kinds the dispatcher reads, each with the one API version whose CRD schema crd-schemas/ holds. */
+const KINDS = {
+  KafkaSource: { group: 'sources.knative.dev', version: 'v1' },
+  PingSource: { group: 'sources.knative.dev', version: 'v1' },
+  KafkaSink: { group: 'eventing.knative.dev', version: 'v1alpha1' },
+} as const;
+type Kind = keyof typeof KINDS;
+
+export const CRD_SCHEMA_DIR = fileURLToPath(new URL('./crd-schemas/', import.meta.url));
+/** Where a kind's schema lives, relative to crd-schemas/ (the layout of the tool cache's k8s-schemas/crd/). */
+export const crdSchemaFile = (kind: Kind): string =>
+  `${KINDS[kind].group}/${kind.toLowerCase()}_${KINDS[kind].version}.json`;
+
+const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+const validators = new Map<Kind, ValidateFunction>();
+function validatorOf(kind: Kind): ValidateFunction {
+  let v = validators.get(kind);
+  if (!v) {
+    const schema = JSON.parse(readFileSync(join(CRD_SCHEMA_DIR, crdSchemaFile(kind)), 'utf8')) as object;
+    v = ajv.compile(schema);
+    validators.set(kind, v);
   }
   return v;
 }
 
-function destination(raw: unknown, namespace: string, where: string, p: Problems): Destination | undefined {
-  if (!isObj(raw)) {
+/** `/spec/topics/0` -> `spec.topics[0]`. */
+function fieldPath(pointer: string): string {
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), '');
+}
+
+/** One line per schema violation, naming the field. */
+export function describeSchemaError(e: ErrorObject): string {
+  const at = fieldPath(e.instancePath);
+  const field = (name: string) => (at ? `${at}.${name}` : name);
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `${field(String(e.params.additionalProperty))}: unknown field`;
+    case 'required':
+      return `${field(String(e.params.missingProperty))}: is required`;
+    case 'type':
+      return `${at || '(object)'}: must be ${String(e.params.type).replace(',', ' or ')}`;
+    case 'enum':
+      return `${at}: must be one of ${(e.params.allowedValues as unknown[]).map(String).join(', ')}`;
+    default:
+      return `${at || '(object)'}: ${e.message ?? e.keyword}`;
+  }
+}
+
+/** Validates one object against its CRD schema; returns false (and records why) when it does not conform. */
+function conforms(kind: Kind, doc: Obj, where: string, p: Problems): boolean {
+  const v = validatorOf(kind);
+  if (v(doc)) return true;
+  // `type` of a union also reports each branch; one line per field and problem is enough.
+  const lines = new Set((v.errors ?? []).map(describeSchemaError));
+  for (const line of lines) p.add(where, line);
+  return false;
+}
+
+// After schema validation the objects' field types are known; what follows reads them and checks only
+// what the CRD schemas leave to Knative's webhooks.
+type Ref = { apiVersion?: string; kind: string; name: string; namespace?: string };
+type RawDestination = { ref?: Ref; uri?: string };
+type RawDelivery = {
+  retry?: number | null;
+  backoffPolicy?: string | null;
+  backoffDelay?: string | null;
+  timeout?: string | null;
+  deadLetterSink?: RawDestination | null;
+};
+
+function destination(
+  raw: RawDestination | undefined | null,
+  namespace: string,
+  where: string,
+  p: Problems,
+): Destination | undefined {
+  // The schemas leave `ref` and `uri` optional; Knative's webhook wants one of them.
+  if (!raw || (!raw.ref && !raw.uri)) {
     p.add(where, 'must be a Destination with ref or uri');
     return undefined;
   }
   const out: { ref?: Destination['ref']; uri?: string } = {};
-  if (raw.ref !== undefined) {
-    if (!isObj(raw.ref)) p.add(`${where}.ref`, 'must be an object');
-    else {
-      const kind = str(raw.ref, 'kind', `${where}.ref`, p);
-      const name = str(raw.ref, 'name', `${where}.ref`, p);
-      const apiVersion = str(raw.ref, 'apiVersion', `${where}.ref`, p, false);
-      const ns = str(raw.ref, 'namespace', `${where}.ref`, p, false) ?? namespace;
-      if (kind && name) out.ref = { kind, name, namespace: ns, ...(apiVersion ? { apiVersion } : {}) };
-    }
+  if (raw.ref) {
+    const { kind, name, apiVersion } = raw.ref;
+    out.ref = {
+      kind,
+      name,
+      namespace: raw.ref.namespace || namespace,
+      ...(apiVersion ? { apiVersion } : {}),
+    };
   }
-  if (raw.uri !== undefined) {
-    const uri = str(raw, 'uri', where, p);
-    if (uri !== undefined) out.uri = uri;
-  }
-  if (!out.ref && out.uri === undefined) {
-    p.add(where, 'needs ref or uri');
-    return undefined;
-  }
+  if (raw.uri) out.uri = raw.uri;
   return out;
 }
 
-function delivery(raw: unknown, where: string, namespace: string, p: Problems): Delivery {
+function duration(text: string | null | undefined, fallback: number, where: string, p: Problems): number {
+  if (text === undefined || text === null) return fallback;
+  try {
+    return parseIsoDuration(text);
+  } catch (err) {
+    p.add(where, (err as Error).message);
+    return fallback;
+  }
+}
+
+function delivery(
+  raw: RawDelivery | undefined | null,
+  where: string,
+  namespace: string,
+  p: Problems,
+): Delivery {
   if (raw === undefined || raw === null) return KNATIVE_DEFAULT_DELIVERY;
-  if (!isObj(raw)) {
-    p.add(where, 'must be an object');
-    return KNATIVE_DEFAULT_DELIVERY;
-  }
   // The trap this mirrors: once `delivery` is set, nothing falls back to the 10-retry default.
-  let retry = 0;
-  if (raw.retry !== undefined) {
-    if (typeof raw.retry !== 'number' || !Number.isInteger(raw.retry) || raw.retry < 0) {
-      p.add(`${where}.retry`, 'must be an integer >= 0');
-    } else retry = raw.retry;
+  const retry = raw.retry ?? 0;
+  if (retry < 0) p.add(`${where}.retry`, 'must be an integer >= 0');
+  const backoffPolicy = raw.backoffPolicy ?? 'exponential';
+  if (backoffPolicy !== 'linear' && backoffPolicy !== 'exponential') {
+    p.add(`${where}.backoffPolicy`, 'must be linear or exponential');
   }
-  let backoffPolicy: BackoffPolicy = 'exponential';
-  if (raw.backoffPolicy !== undefined) {
-    if (raw.backoffPolicy === 'linear' || raw.backoffPolicy === 'exponential')
-      backoffPolicy = raw.backoffPolicy;
-    else p.add(`${where}.backoffPolicy`, 'must be linear or exponential');
-  }
-  const duration = (key: string, fallback: number): number => {
-    const v = raw[key];
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'string') {
-      p.add(`${where}.${key}`, 'must be an ISO-8601 duration string');
-      return fallback;
-    }
-    try {
-      return parseIsoDuration(v);
-    } catch (err) {
-      p.add(`${where}.${key}`, (err as Error).message);
-      return fallback;
-    }
-  };
-  const backoffDelayMs = duration('backoffDelay', EXPLICIT_DELIVERY_BACKOFF_MS);
-  const timeoutMs = duration('timeout', DEFAULT_TIMEOUT_MS);
+  const backoffDelayMs = duration(raw.backoffDelay, EXPLICIT_DELIVERY_BACKOFF_MS, `${where}.backoffDelay`, p);
+  const timeoutMs = duration(raw.timeout, DEFAULT_TIMEOUT_MS, `${where}.timeout`, p);
   if (timeoutMs <= 0) p.add(`${where}.timeout`, 'must be longer than zero');
   const out: { -readonly [K in keyof Delivery]: Delivery[K] } = {
     retry,
-    backoffPolicy,
+    backoffPolicy: backoffPolicy as BackoffPolicy,
     backoffDelayMs,
     timeoutMs,
   };
-  if (raw.deadLetterSink !== undefined) {
+  if (raw.deadLetterSink) {
     const dls = destination(raw.deadLetterSink, namespace, `${where}.deadLetterSink`, p);
     if (dls) out.deadLetterSink = dls;
   }
   return out;
 }
 
+interface RawKafkaSource {
+  topics: string[];
+  consumerGroup?: string;
+  initialOffset?: string;
+  ordering?: string;
+  consumers?: number;
+  ceOverrides?: { extensions?: Record<string, string> };
+  delivery?: RawDelivery;
+  sink?: RawDestination;
+}
+
 function kafkaSource(
-  doc: Obj,
+  spec: RawKafkaSource,
   name: string,
   namespace: string,
   p: Problems,
 ): KafkaSourceManifest | undefined {
   const where = `KafkaSource ${namespace}/${name}`;
-  const spec = doc.spec;
-  if (!isObj(spec)) {
-    p.add(where, 'spec is required');
-    return undefined;
-  }
-  const topics = spec.topics;
-  if (
-    !Array.isArray(topics) ||
-    topics.length === 0 ||
-    !topics.every((t) => typeof t === 'string' && t !== '')
-  ) {
+  if (spec.topics.length === 0 || spec.topics.some((t) => t === '')) {
     p.add(where, 'spec.topics must be a non-empty list of topic names');
   }
-  let initialOffset: 'earliest' | 'latest' = 'latest';
-  if (spec.initialOffset !== undefined) {
-    if (spec.initialOffset === 'earliest' || spec.initialOffset === 'latest')
-      initialOffset = spec.initialOffset;
-    else p.add(where, 'spec.initialOffset must be earliest or latest');
+  const initialOffset = spec.initialOffset ?? 'latest';
+  if (initialOffset !== 'earliest' && initialOffset !== 'latest') {
+    p.add(where, 'spec.initialOffset must be earliest or latest');
   }
-  let ordering: Ordering = 'ordered';
-  if (spec.ordering !== undefined) {
-    if (spec.ordering === 'ordered' || spec.ordering === 'unordered') ordering = spec.ordering;
-    else p.add(where, 'spec.ordering must be ordered or unordered');
-  }
-  let consumers = 1;
-  if (spec.consumers !== undefined) {
-    if (typeof spec.consumers === 'number' && Number.isInteger(spec.consumers) && spec.consumers >= 1) {
-      consumers = spec.consumers;
-    } else p.add(where, 'spec.consumers must be an integer >= 1');
-  }
+  const ordering = spec.ordering ?? 'ordered';
+  if (ordering !== 'ordered' && ordering !== 'unordered')
+    p.add(where, 'spec.ordering must be ordered or unordered');
+  const consumers = spec.consumers ?? 1;
+  if (consumers < 1) p.add(where, 'spec.consumers must be an integer >= 1');
   const ceOverrides: Record<string, string> = {};
-  const ext = isObj(spec.ceOverrides) ? spec.ceOverrides.extensions : undefined;
-  if (ext !== undefined) {
-    if (!isObj(ext)) p.add(where, 'spec.ceOverrides.extensions must be a map');
-    else
-      for (const [k, v] of Object.entries(ext)) {
-        if (!/^[a-z0-9]{1,20}$/.test(k))
-          p.add(where, `ceOverrides extension name ${JSON.stringify(k)} is not [a-z0-9]+`);
-        else ceOverrides[k] = String(v);
-      }
+  for (const [k, v] of Object.entries(spec.ceOverrides?.extensions ?? {})) {
+    if (!/^[a-z0-9]{1,20}$/.test(k))
+      p.add(where, `ceOverrides extension name ${JSON.stringify(k)} is not [a-z0-9]+`);
+    else ceOverrides[k] = String(v);
   }
   const sink = destination(spec.sink, namespace, `${where} spec.sink`, p);
-  const consumerGroup =
-    str(spec, 'consumerGroup', where, p, false) ??
-    // What the Knative webhook does for an empty group: offsets then do not survive re-creating the source.
-    `knative-kafka-source-${randomUUID()}`;
-  if (!sink || !Array.isArray(topics)) return undefined;
+  const deliveryOut = delivery(spec.delivery, `${where} spec.delivery`, namespace, p);
+  if (!sink) return undefined;
   return {
     kind: 'KafkaSource',
     name,
     namespace,
-    topics: topics as string[],
-    consumerGroup,
-    initialOffset,
-    ordering,
+    topics: spec.topics,
+    // What the Knative webhook does for an empty group: offsets then do not survive re-creating the source.
+    consumerGroup: spec.consumerGroup || `knative-kafka-source-${randomUUID()}`,
+    initialOffset: initialOffset as KafkaSourceManifest['initialOffset'],
+    ordering: ordering as Ordering,
     consumers,
-    delivery: delivery(spec.delivery, `${where} spec.delivery`, namespace, p),
+    delivery: deliveryOut,
     sink,
     ceOverrides,
   };
 }
 
-function pingSource(doc: Obj, name: string, namespace: string, p: Problems): PingSourceManifest | undefined {
+interface RawPingSource {
+  schedule?: string;
+  timezone?: string;
+  contentType?: string;
+  data?: string;
+  dataBase64?: string;
+  sink?: RawDestination;
+}
+
+function pingSource(
+  spec: RawPingSource,
+  name: string,
+  namespace: string,
+  p: Problems,
+): PingSourceManifest | undefined {
   const where = `PingSource ${namespace}/${name}`;
-  const spec = doc.spec;
-  if (!isObj(spec)) {
-    p.add(where, 'spec is required');
-    return undefined;
-  }
-  const schedule = str(spec, 'schedule', where, p);
-  const timezone = str(spec, 'timezone', where, p, false);
-  const contentType = str(spec, 'contentType', where, p, false);
-  const text = str(spec, 'data', where, p, false);
-  const b64 = str(spec, 'dataBase64', where, p, false);
+  if (!spec.schedule) p.add(where, 'spec.schedule is required');
+  const { data: text, dataBase64: b64, timezone, contentType } = spec;
   if (text !== undefined && b64 !== undefined) p.add(where, 'spec.data and spec.dataBase64 are exclusive');
   const data =
     text !== undefined
@@ -308,12 +356,12 @@ function pingSource(doc: Obj, name: string, namespace: string, p: Problems): Pin
         ? Buffer.from(b64, 'base64')
         : undefined;
   const sink = destination(spec.sink, namespace, `${where} spec.sink`, p);
-  if (!schedule || !sink) return undefined;
+  if (!spec.schedule || !sink) return undefined;
   return {
     kind: 'PingSource',
     name,
     namespace,
-    schedule,
+    schedule: spec.schedule,
     sink,
     ...(timezone ? { timezone } : {}),
     ...(contentType ? { contentType } : {}),
@@ -321,32 +369,25 @@ function pingSource(doc: Obj, name: string, namespace: string, p: Problems): Pin
   };
 }
 
-function kafkaSink(doc: Obj, name: string, namespace: string, p: Problems): KafkaSinkManifest | undefined {
+function kafkaSink(
+  spec: { topic: string; contentMode?: string; numPartitions?: number },
+  name: string,
+  namespace: string,
+  p: Problems,
+): KafkaSinkManifest | undefined {
   const where = `KafkaSink ${namespace}/${name}`;
-  const spec = doc.spec;
-  if (!isObj(spec)) {
-    p.add(where, 'spec is required');
-    return undefined;
-  }
-  const topic = str(spec, 'topic', where, p);
   if (spec.contentMode !== undefined && spec.contentMode !== 'binary') {
     // The dispatcher writes dead letters in binary mode only; refusing beats silently differing from prod.
     p.add(where, 'only contentMode binary is emulated locally');
   }
-  let numPartitions: number | undefined;
-  if (spec.numPartitions !== undefined) {
-    if (
-      typeof spec.numPartitions === 'number' &&
-      Number.isInteger(spec.numPartitions) &&
-      spec.numPartitions >= 1
-    ) {
-      numPartitions = spec.numPartitions;
-    } else p.add(where, 'spec.numPartitions must be an integer >= 1');
-  }
-  return topic ? { kind: 'KafkaSink', name, namespace, topic, numPartitions: numPartitions ?? 0 } : undefined;
+  if (spec.numPartitions !== undefined && spec.numPartitions < 1)
+    p.add(where, 'spec.numPartitions must be >= 1');
+  return { kind: 'KafkaSink', name, namespace, topic: spec.topic, numPartitions: spec.numPartitions ?? 0 };
 }
 
-/** Parses multi-document YAML (as `kubectl kustomize` prints it); objects of other kinds are ignored. */
+const isKind = (kind: unknown): kind is Kind => typeof kind === 'string' && kind in KINDS;
+
+/** Parses multi-document YAML (as kustomize prints it); objects of other kinds are ignored. */
 export function parseManifests(text: string, opts: { defaultNamespace?: string } = {}): Manifests {
   const p = new Problems();
   const kafkaSources: KafkaSourceManifest[] = [];
@@ -377,23 +418,32 @@ export function parseManifests(text: string, opts: { defaultNamespace?: string }
         topicPartitions.set(name, partitions);
       continue;
     }
-    const known =
-      (kind === 'KafkaSource' && apiVersion.startsWith('sources.knative.dev/')) ||
-      (kind === 'PingSource' && apiVersion.startsWith('sources.knative.dev/')) ||
-      (kind === 'KafkaSink' && apiVersion.startsWith('eventing.knative.dev/'));
-    if (!known) continue;
+    if (!isKind(kind) || !apiVersion.startsWith(`${KINDS[kind].group}/`)) continue;
+    const where = `${kind} ${namespace}/${name ?? `(document ${i + 1})`}`;
+    if (apiVersion !== `${KINDS[kind].group}/${KINDS[kind].version}`) {
+      p.add(
+        where,
+        `apiVersion ${apiVersion} is not read locally; use ${KINDS[kind].group}/${KINDS[kind].version}`,
+      );
+      continue;
+    }
     if (!name) {
-      p.add(`${String(kind)} in document ${i + 1}`, 'metadata.name is required');
+      p.add(where, 'metadata.name is required');
+      continue;
+    }
+    if (!conforms(kind, doc, where, p)) continue;
+    if (!isObj(doc.spec)) {
+      p.add(where, 'spec is required');
       continue;
     }
     if (kind === 'KafkaSource') {
-      const s = kafkaSource(doc, name, namespace, p);
+      const s = kafkaSource(doc.spec as unknown as RawKafkaSource, name, namespace, p);
       if (s) kafkaSources.push(s);
     } else if (kind === 'PingSource') {
-      const s = pingSource(doc, name, namespace, p);
+      const s = pingSource(doc.spec as RawPingSource, name, namespace, p);
       if (s) pingSources.push(s);
     } else {
-      const s = kafkaSink(doc, name, namespace, p);
+      const s = kafkaSink(doc.spec as { topic: string }, name, namespace, p);
       if (s) kafkaSinks.push(s);
     }
   }
@@ -410,81 +460,26 @@ export function parseManifests(text: string, opts: { defaultNamespace?: string }
   return { kafkaSources, pingSources, kafkaSinks: sinks };
 }
 
-export type Renderer = 'auto' | 'kubectl' | 'files';
-
 const run = promisify(execFile);
 
-function onPath(cmd: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, cmd)));
-}
-
 /**
- * A kustomization rendered without kubectl: follows `resources` (files and folders) and applies
- * `namespace`. Anything else a kustomization can do (patches, components, generators) changes objects in ways
- * this walker would silently miss, so it refuses instead and asks for kubectl.
+ * Renders `path` (a kustomization folder, or one YAML file) and parses it. Kustomizations are rendered by
+ * kustomize (`kubectl kustomize`) alone, so overlays with patches behave exactly as they will in the cluster.
  */
-function renderFiles(dir: string, inherited?: string): string[] {
-  const kfile = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
-    .map((f) => join(dir, f))
-    .find((f) => existsSync(f));
-  if (!kfile) {
-    return readdirSync(dir)
-      .filter((f) => /\.ya?ml$/.test(f))
-      .sort()
-      .map((f) => readFileSync(join(dir, f), 'utf8'));
-  }
-  const k = parseAllDocuments(readFileSync(kfile, 'utf8'))[0]?.toJS() as Obj | undefined;
-  if (!isObj(k)) throw new ManifestError([`${kfile}: not a kustomization`]);
-  const supported = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'labels', 'commonLabels']);
-  const unsupported = Object.keys(k).filter((key) => !supported.has(key));
-  if (unsupported.length > 0) {
-    throw new ManifestError([
-      `${kfile}: ${unsupported.join(', ')} need kustomize; install kubectl or set DISPATCHER_RENDERER=kubectl`,
-    ]);
-  }
-  // An outer kustomization's namespace wins, as in kustomize.
-  const namespace = inherited ?? (typeof k.namespace === 'string' ? k.namespace : undefined);
-  const out: string[] = [];
-  for (const r of Array.isArray(k.resources) ? k.resources : []) {
-    const target = resolve(dir, String(r));
-    if (!existsSync(target)) throw new ManifestError([`${kfile}: resource ${String(r)} does not exist`]);
-    const docs = statSync(target).isDirectory()
-      ? renderFiles(target, namespace)
-      : [readFileSync(target, 'utf8')];
-    out.push(...docs.map((text) => (namespace ? withNamespace(text, namespace) : text)));
-  }
-  return out;
-}
-
-function withNamespace(text: string, namespace: string): string {
-  return parseAllDocuments(text)
-    .map((d) => {
-      const o = d.toJS() as unknown;
-      if (isObj(o)) o.metadata = { ...(isObj(o.metadata) ? o.metadata : {}), namespace };
-      return JSON.stringify(o);
-    })
-    .join('\n---\n');
-}
-
-/**
- * Renders `path` (a kustomization folder, a plain folder of YAML, or one YAML file) and parses it.
- * `kubectl kustomize` is preferred whenever a kustomization is involved, so overlays with patches behave
- * exactly as they will in the cluster; `files` is the fallback for machines without kubectl.
- */
-export async function loadManifests(path: string, renderer: Renderer = 'auto'): Promise<Manifests> {
+export async function loadManifests(path: string): Promise<Manifests> {
   const target = resolve(path);
   if (!existsSync(target)) throw new ManifestError([`${path} does not exist`]);
   if (!statSync(target).isDirectory()) return parseManifests(readFileSync(target, 'utf8'));
-  const isKustomization = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'].some((f) =>
-    existsSync(join(target, f)),
-  );
-  const useKubectl =
-    isKustomization && (renderer === 'kubectl' || (renderer === 'auto' && onPath('kubectl')));
-  if (useKubectl) {
-    const { stdout } = await run('kubectl', ['kustomize', target], { maxBuffer: 16 * 1024 * 1024 });
-    return parseManifests(stdout);
+  let stdout: string;
+  try {
+    ({ stdout } = await run('kubectl', ['kustomize', target], { maxBuffer: 16 * 1024 * 1024 }));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    const why =
+      e.code === 'ENOENT'
+        ? 'kubectl is not on PATH (it renders the kustomization)'
+        : (e.stderr ?? e.message).trim();
+    throw new ManifestError([`${path}: kubectl kustomize failed: ${why}`]);
   }
-  if (renderer === 'kubectl')
-    throw new ManifestError([`${path}: no kustomization.yaml to render with kubectl`]);
-  return parseManifests(renderFiles(target).join('\n---\n'));
+  return parseManifests(stdout);
 }
