@@ -50,7 +50,8 @@ export function openStore(kind: StoreKind, dir: string): BenchStore {
         sp.append(r);
       },
       drain: (n) => {
-        const { records, cursor } = sp.read(n, Number.POSITIVE_INFINITY);
+        // The bridge reads at most BRIDGE_BATCH_MAX_BYTES (default 1 MiB) per batch.
+        const { records, cursor } = sp.read(n, 1024 * 1024);
         sp.commit(cursor);
         return records;
       },
