@@ -2,6 +2,7 @@ import type cassandra from 'cassandra-driver';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { MAX_SYMBOL_LENGTH } from '../../shared/contract/validate.ts';
+import { defineErrors, Errors, errorReply } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import { registerMetrics } from '../../shared/observability/metrics.ts';
 import { probesPlugin } from '../../shared/observability/probes.ts';
@@ -48,6 +49,16 @@ export interface ViewResponse {
   /** The alert conditions of alerts/catalogue.ts, evaluated over the local processes (dev/viewer/alerts.ts). */
   readonly alerts: readonly AlertStatus[];
 }
+
+const ViewerErrors = defineErrors({
+  SYMBOL_INVALID: {
+    code: 'VIEWER_SYMBOL_INVALID',
+    status: 400,
+    retryable: false,
+    message: `symbol must be 1..${MAX_SYMBOL_LENGTH} printable characters`,
+    fix: 'pass ?symbol= with one of /api/symbols',
+  },
+});
 
 const validSymbol = (s: unknown): s is string =>
   typeof s === 'string' && s.length > 0 && s.length <= MAX_SYMBOL_LENGTH && /^[\x21-\x7e]+$/.test(s);
@@ -147,14 +158,17 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
       return { symbols: r.rows.map((row) => String(row[0])).sort() };
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'symbol query failed');
-      return reply.code(503).send({ error: 'Cassandra unavailable' });
+      const r = errorReply(Errors.STORE_UNAVAILABLE, 'Cassandra unavailable');
+      return reply.code(r.status).send(r.body);
     }
   });
 
   app.get<{ Querystring: { symbol?: string } }>('/api/view', async (req, reply) => {
     const symbol = req.query.symbol;
-    if (!validSymbol(symbol))
-      return reply.code(400).send({ error: `symbol must be 1..${MAX_SYMBOL_LENGTH} printable characters` });
+    if (!validSymbol(symbol)) {
+      const r = errorReply(ViewerErrors.SYMBOL_INVALID);
+      return reply.code(r.status).send(r.body);
+    }
     const toMs = now();
     const fromMs = toMs - config.windowS * 1000;
     const results = await Promise.all(

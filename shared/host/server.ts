@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { Errors, isPipelineError } from '../errors.ts';
+import { Errors, errorReply, isPipelineError } from '../errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { registerMetrics } from '../observability/metrics.ts';
 import { probesPlugin } from '../observability/probes.ts';
@@ -60,9 +60,8 @@ export function createFunctionHost<E>(def: FunctionDef<E>, deps: HostDeps): Func
   app.post('/*', async (req, reply) => {
     if (closing) {
       m.functionEvents.inc({ ...labels, outcome: 'retry' });
-      return reply
-        .code(Errors.NOT_READY.status)
-        .send({ code: Errors.NOT_READY.code, message: 'shutting down' });
+      const r = errorReply(Errors.NOT_READY, 'shutting down');
+      return reply.code(r.status).send(r.body);
     }
     const started = performance.now();
     m.functionInflight.inc(labels);
@@ -77,7 +76,8 @@ export function createFunctionHost<E>(def: FunctionDef<E>, deps: HostDeps): Func
         m.functionEvents.inc({ ...labels, outcome: 'poison' });
         m.functionErrors.inc({ ...labels, code: d.code });
         log.warn({ code: d.code, ceId: req.headers['ce-id'], err: (err as Error).message }, 'rejected event');
-        return reply.code(d.status).send({ code: d.code, message: (err as Error).message });
+        const r = errorReply(d, (err as Error).message);
+        return reply.code(r.status).send(r.body);
       }
       try {
         const result = await def.handle(event, { log });
@@ -99,7 +99,8 @@ export function createFunctionHost<E>(def: FunctionDef<E>, deps: HostDeps): Func
           { code: d.code, ceId: req.headers['ce-id'], err },
           'event failed',
         );
-        return reply.code(d.status).send({ code: d.code, message: (err as Error).message });
+        const r = errorReply(d, (err as Error).message);
+        return reply.code(r.status).send(r.body);
       }
     } finally {
       m.functionInflight.dec(labels);
