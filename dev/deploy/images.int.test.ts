@@ -21,7 +21,7 @@ import { hourOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
 import { testCassandraConfig } from '../../test/cassandra.ts';
 import { uniqueName } from '../../test/fixtures.ts';
 import { quietLog } from '../../test/market-fixtures.ts';
-import { postOnce } from '../dispatcher/delivery.ts';
+import { postOnce } from '../dispatcher/dispatch.ts';
 import { httpBinaryHeaders, pingEvent, recordToEvent } from '../dispatcher/events.ts';
 import { type ReplayFeed, startReplayFeed } from '../replay-feed/server.ts';
 import { bundle, type Deployable, ENTRIES, repoRoot } from './bundle.ts';

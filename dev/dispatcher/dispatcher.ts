@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { KafkaClient, RecordProducer } from '../../shared/kafka/types.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import { registerMetrics } from '../../shared/observability/metrics.ts';
-import { type Attempt, postOnce } from './delivery.ts';
+import { type Attempt, postOnce } from './dispatch.ts';
 import { httpBinaryHeaders, pingEvent } from './events.ts';
 import {
   type DeadLetterTarget,

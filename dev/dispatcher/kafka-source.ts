@@ -13,7 +13,7 @@ import type {
 } from '../../shared/kafka/types.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import type { Metrics } from '../../shared/observability/metrics.ts';
-import { type Attempt, deliverWithRetry, type Outcome, postOnce } from './delivery.ts';
+import { type Attempt, dispatchWithRetry, type Outcome, postOnce } from './dispatch.ts';
 import {
   type DispatchEvent,
   httpBinaryHeaders,
@@ -220,7 +220,7 @@ class Member {
       ev = recordToEvent(rec, this.m, this.m.ceOverrides);
       if (ev.wrapped) metrics.dispatcherWrapped.inc({ source });
       const headers = httpBinaryHeaders(ev, this.m.namespace);
-      const result: Outcome = await deliverWithRetry(this.deps.sinkUrl, headers, ev.data, {
+      const result: Outcome = await dispatchWithRetry(this.deps.sinkUrl, headers, ev.data, {
         ...this.m.delivery,
         signal: this.abort.signal,
         onAttempt: (a, ms, n) => {

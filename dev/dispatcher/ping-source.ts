@@ -3,7 +3,7 @@
  * tick with no retries and never catches up on ticks missed while the process was not running.
  */
 import { CronExpressionParser } from 'cron-parser';
-import type { Attempt } from './delivery.ts';
+import type { Attempt } from './dispatch.ts';
 import type { PingSourceManifest } from './manifests.ts';
 
 /**

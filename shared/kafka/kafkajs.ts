@@ -25,7 +25,6 @@ import { createLogger, type Logger, registerSecret } from '../observability/logg
 const { ConfigResourceTypes } = kafkajs;
 
 import type {
-  DeliveryReport,
   GroupAssignment,
   GroupConsumer,
   GroupConsumerOptions,
@@ -38,6 +37,7 @@ import type {
   ProducerOptions,
   RecordHandler,
   RecordProducer,
+  SendReport,
   TopicOptions,
 } from './types.ts';
 
@@ -230,7 +230,7 @@ function wrapProducer(producer: Producer): RecordProducer & { close(): Promise<v
       if (records.length === 0) return [];
       const meta = await producer.send({ topic, acks: -1, messages: records.map(toMessage) });
       return meta.map(
-        (m): DeliveryReport => ({
+        (m): SendReport => ({
           topic: m.topicName,
           partition: m.partition,
           baseOffset: m.baseOffset ?? m.offset ?? '-1',

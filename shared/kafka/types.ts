@@ -16,7 +16,7 @@ export interface OutgoingRecord {
   readonly timestampMs?: number;
 }
 
-export interface DeliveryReport {
+export interface SendReport {
   readonly topic: string;
   readonly partition: number;
   /** Offset of the first record of this send on that partition. */
@@ -25,7 +25,7 @@ export interface DeliveryReport {
 
 export interface RecordProducer {
   /** Resolves once every record is acknowledged by all in-sync replicas (acks=all). */
-  send(topic: string, records: readonly OutgoingRecord[]): Promise<DeliveryReport[]>;
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<SendReport[]>;
   close(): Promise<void>;
 }
 

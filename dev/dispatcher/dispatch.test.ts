@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backoffSchedule, classifyStatus, deliverWithRetry, postOnce } from './delivery.ts';
+import { backoffSchedule, classifyStatus, dispatchWithRetry, postOnce } from './dispatch.ts';
 
 describe('classifyStatus', () => {
   it.each([
@@ -121,7 +121,7 @@ describe('delivery over HTTP', () => {
   it('retries 503 with backoff, then succeeds', async () => {
     script.set('/flaky', [503, 503, 200]);
     const attempts: number[] = [];
-    const out = await deliverWithRetry(`${base}/flaky`, {}, null, {
+    const out = await dispatchWithRetry(`${base}/flaky`, {}, null, {
       retry: 5,
       backoffPolicy: 'linear',
       backoffDelayMs: 10,
@@ -134,7 +134,7 @@ describe('delivery over HTTP', () => {
 
   it.each([400, 415, 422])('does not retry %i', async (status) => {
     script.set(`/poison${status}`, [status]);
-    const out = await deliverWithRetry(`${base}/poison${status}`, {}, null, {
+    const out = await dispatchWithRetry(`${base}/poison${status}`, {}, null, {
       retry: 5,
       backoffPolicy: 'linear',
       backoffDelayMs: 10,
@@ -145,7 +145,7 @@ describe('delivery over HTTP', () => {
 
   it('gives up after exactly `retry` retries', async () => {
     script.set('/down', [503]);
-    const out = await deliverWithRetry(`${base}/down`, {}, null, {
+    const out = await dispatchWithRetry(`${base}/down`, {}, null, {
       retry: 2,
       backoffPolicy: 'exponential',
       backoffDelayMs: 5,
@@ -157,7 +157,7 @@ describe('delivery over HTTP', () => {
   it('stops waiting when aborted', async () => {
     script.set('/down2', [503]);
     const ac = new AbortController();
-    const p = deliverWithRetry(`${base}/down2`, {}, null, {
+    const p = dispatchWithRetry(`${base}/down2`, {}, null, {
       retry: 3,
       backoffPolicy: 'linear',
       backoffDelayMs: 60_000,

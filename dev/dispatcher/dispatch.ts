@@ -1,6 +1,7 @@
 /**
- * The KafkaSource delivery contract (eventing-kafka-broker's WebClientCloudEventSender and its retry
- * policy): which answers are retried, how long to wait in between, and one HTTP attempt with a timeout.
+ * Dispatching an event to its sink, as eventing-kafka-broker's WebClientCloudEventSender does under the
+ * source's `delivery` spec (the Knative field name; "dispatch" is this module's word for the act): which
+ * answers are retried, how long to wait in between, and one HTTP attempt with a timeout.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -147,7 +148,7 @@ export interface RetryOptions {
 }
 
 /** Attempts until a 2xx, a non-retryable answer, the retries run out, or `signal` aborts. */
-export async function deliverWithRetry(
+export async function dispatchWithRetry(
   url: string,
   headers: Readonly<Record<string, string>>,
   body: Buffer | null,
