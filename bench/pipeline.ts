@@ -27,7 +27,7 @@ import { allRows } from '../shared/cassandra/client.ts';
 import { MarketStore } from '../shared/cassandra/market-store.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { loadMarketConfig } from '../shared/market/config.ts';
-import { HOUR_MS, hourOf } from '../shared/market/time.ts';
+import { TRADE_BUCKET_MS, tradeBucketOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { tradeCensus } from './census.ts';
 import { startFeedProcess } from './feed-process.ts';
@@ -235,11 +235,11 @@ export async function run(
       // Exact receive -> row latency of the rows received in this phase.
       const lat: number[] = [];
       for (const symbol of profile.symbols) {
-        for (let h = hourOf(t0 - 60_000); h <= t1; h += HOUR_MS) {
+        for (let b = tradeBucketOf(t0 - 60_000); b <= t1; b += TRADE_BUCKET_MS) {
           const { rows } = await allRows(
             cassandra,
-            `SELECT received_at, WRITETIME(price) AS w FROM "${keyspace}".trades WHERE symbol = ? AND hour = ? AND trade_time >= ? AND trade_time < ?`,
-            [symbol, new Date(h), new Date(t0), new Date(t1)],
+            `SELECT received_at, WRITETIME(price) AS w FROM "${keyspace}".trades_10s WHERE symbol = ? AND bucket = ? AND trade_time >= ? AND trade_time < ?`,
+            [symbol, new Date(b), new Date(t0), new Date(t1)],
             { prepare: true, fetchSize: 10_000 },
           );
           for (const r of rows) {

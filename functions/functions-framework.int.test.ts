@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../dev/pipeline/ports.ts';
 import { repoRoot } from '../dev/pipeline/service.ts';
 import { toHttpBinary } from '../shared/contract/event.ts';
-import { hourOf } from '../shared/market/time.ts';
+import { tradeBucketOf } from '../shared/market/time.ts';
 import { createTestKeyspace, type TestKeyspace } from '../test/cassandra.ts';
 import { batch } from '../test/market-fixtures.ts';
 
@@ -85,8 +85,8 @@ describe('functions-framework CLI', () => {
     }
 
     const rows = await ks.client.execute(
-      'SELECT price, volume FROM trades WHERE symbol = ? AND hour = ? AND trade_time = ?',
-      ['FF:TEST', new Date(hourOf(t)), new Date(t)],
+      'SELECT price, volume FROM trades_10s WHERE symbol = ? AND bucket = ? AND trade_time = ?',
+      ['FF:TEST', new Date(tradeBucketOf(t)), new Date(t)],
       { prepare: true },
     );
     expect(rows.rows.map((r) => [r.price, r.volume])).toEqual([

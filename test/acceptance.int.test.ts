@@ -25,7 +25,7 @@ import { createFunctionHost, type FunctionHost } from '../shared/host/index.ts';
 import type { IncomingRecord } from '../shared/kafka/index.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
 import { sumsByMinute } from '../shared/market/aggregate.ts';
-import { hourOf, MINUTE_MS, minuteOf } from '../shared/market/time.ts';
+import { MINUTE_MS, minuteBuckets, minuteOf, tradeBucketOf } from '../shared/market/time.ts';
 import { createLogger, createRegistry } from '../shared/observability/index.ts';
 import { createTestKeyspace, type TestKeyspace } from './cassandra.ts';
 import { allMetrics, quietLog } from './market-fixtures.ts';
@@ -74,12 +74,13 @@ async function deliverRecord(rec: IncomingRecord): Promise<number[]> {
   );
 }
 
-async function storedTrades(symbol: string, hours: Iterable<number>) {
+/** The trade rows of these `trades_10s` buckets (shared/market/time.ts). */
+async function storedTrades(symbol: string, buckets: Iterable<number>) {
   const out: { eventId: string; idx: number; price: number; conditions: string[] | null }[] = [];
-  for (const h of new Set(hours)) {
+  for (const b of new Set(buckets)) {
     const rs = await ks.client.execute(
-      'SELECT event_id, idx, price, conditions FROM trades WHERE symbol = ? AND hour = ?',
-      [symbol, new Date(h)],
+      'SELECT event_id, idx, price, conditions FROM trades_10s WHERE symbol = ? AND bucket = ?',
+      [symbol, new Date(b)],
       { prepare: true },
     );
     for (const r of rs.rows)
@@ -157,7 +158,7 @@ describe('a frame with "c": ["1", null], end to end (feed → bridge → Kafka �
     expect(records).toHaveLength(1);
     expect(await deliverRecord(records[0]!)).toEqual([204, 204]);
 
-    const rows = await storedTrades('AAPL', [hourOf(minute)]);
+    const rows = await storedTrades('AAPL', minuteBuckets(minute));
     expect(rows.map((r) => [r.idx, r.price, r.conditions])).toEqual([
       [0, 190.01, ['1', '12']],
       [1, 190.02, ['1']],
@@ -194,7 +195,7 @@ describe('a frame with "c": ["1", null], end to end (feed → bridge → Kafka �
     await producer.send(topic, [{ key: kr.key, value: kr.value, headers: kr.headers }]);
     const rec = (await readTopic(brokers, topic)).find((r) => r.key?.toString() === 'MSFT')!;
     expect(await deliverRecord(rec)).toEqual([204, 204]);
-    const rows = await storedTrades('MSFT', [hourOf(minute)]);
+    const rows = await storedTrades('MSFT', minuteBuckets(minute));
     expect(rows.map((r) => r.conditions)).toEqual([['1'], null]);
     const text = await writerRegistry.metrics();
     expect(text).toMatch(
@@ -253,7 +254,7 @@ describe('property: every trade the bridge accepts is stored by trade-writer and
           }
           const rows = await storedTrades(
             symbol,
-            trades.map((t) => hourOf(t.t)),
+            trades.map((t) => tradeBucketOf(t.t)),
           );
           expect(
             rows

@@ -17,7 +17,7 @@ import { createCassandraClient } from '../../shared/cassandra/client.ts';
 import { buildTradeBatchEvent, toKafkaRecord } from '../../shared/contract/event.ts';
 import { hostSpec } from '../../shared/host/process.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
-import { hourOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
+import { MINUTE_MS, minuteOf, tradeBucketOf } from '../../shared/market/time.ts';
 import { testCassandraConfig } from '../../test/cassandra.ts';
 import { uniqueName } from '../../test/fixtures.ts';
 import { quietLog } from '../../test/market-fixtures.ts';
@@ -287,8 +287,8 @@ describe('containers run as the gcp overlay runs them', () => {
     const c = client();
     try {
       const rows = await c.execute(
-        'SELECT event_id, idx, price FROM trades WHERE symbol = ? AND hour = ?',
-        ['BINANCE:BTCUSDT', new Date(hourOf(tradeTime))],
+        'SELECT event_id, idx, price FROM trades_10s WHERE symbol = ? AND bucket = ?',
+        ['BINANCE:BTCUSDT', new Date(tradeBucketOf(tradeTime))],
         { prepare: true },
       );
       expect(

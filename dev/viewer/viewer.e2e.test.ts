@@ -12,7 +12,7 @@ import { createCassandraClient } from '../../shared/cassandra/client.ts';
 import { toHttpBinary } from '../../shared/contract/event.ts';
 import type { Trade } from '../../shared/contract/types.ts';
 import { createFunctionHost, type FunctionHost } from '../../shared/host/server.ts';
-import { MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
+import { dayOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
 import { createRegistry, registerMetrics } from '../../shared/observability/metrics.ts';
 import { createTestKeyspace, type TestKeyspace } from '../../test/cassandra.ts';
 import { repoRoot } from '../../test/fixtures.ts';
@@ -167,15 +167,21 @@ afterAll(async () => {
 
 // ---- ground truth, read with our own CQL (not the catalogue's) ----------------------------------------
 
-async function ticks(symbol: string) {
-  const rs = await client.execute('SELECT trade_time, price, volume FROM ticks WHERE symbol = ?', [symbol], {
-    prepare: true,
-  });
-  return rs.rows.map((r) => ({
-    t: (r.trade_time as Date).getTime(),
-    p: r.price as number,
-    v: r.volume as number,
-  }));
+/** The price line's rows: today's (UTC) price_seconds partition, newest first; the viewer reads the same day. */
+async function priceSeconds(symbol: string) {
+  const rs = await client.execute(
+    'SELECT second, price FROM price_seconds WHERE symbol = ? AND day = ?',
+    [symbol, new Date(dayOf(Date.now()))],
+    { prepare: true },
+  );
+  return rs.rows.map((r) => ({ t: (r.second as Date).getTime(), p: r.price as number }));
+}
+
+/** Every stored trade row of the seeded minutes (trades_10s, through MarketStore), newest first. */
+async function tradeRows(symbol: string) {
+  const minutes = Array.from({ length: 9 }, (_x, i) => M0 + i * MINUTE_MS);
+  const rows = (await Promise.all(minutes.map((m) => ks.store.minuteTrades(symbol, m)))).flat();
+  return rows.map((r) => ({ t: r.tradeTime, p: r.price, v: r.volume })).reverse();
 }
 
 async function candleRows(symbol: string) {
@@ -231,15 +237,16 @@ const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 const sec = (ms: number) => Math.floor(ms / 1000);
 
 async function expectPanelsMatch(symbol: string) {
-  const stored = await ticks(symbol); // newest first
-  expect(Number(await data('[data-panel="price"]', 'ticks'))).toBe(stored.length);
-  expect(Number(await data('[data-panel="price"]', 'last'))).toBe(stored[0]!.p);
+  const seconds = await priceSeconds(symbol); // newest first
+  const stored = await tradeRows(symbol);
+  // One point per second; a run in the first minutes after midnight UTC sees only today's part (PRICE_DAY).
   const pricePoints = await json<[number, number][]>('[data-panel="price"]', 'series');
-  expect(pricePoints.length).toBe(new Set(stored.map((t) => sec(t.t))).size);
-  expect(pricePoints.at(-1)![0]).toBe(sec(stored[0]!.t));
+  expect(pricePoints).toEqual(seconds.map((s) => [sec(s.t), s.p]).reverse());
+  expect(Number(await data('[data-panel="price"]', 'ticks'))).toBe(seconds.length);
+  if (seconds.length > 0) expect(Number(await data('[data-panel="price"]', 'last'))).toBe(seconds[0]!.p);
   expect(Number(await data('[data-panel="volume"]', 'total'))).toBeCloseTo(
     stored.reduce((a, t) => a + t.v, 0),
-    9,
+    6,
   );
 
   const live = await liveRows(symbol);
@@ -265,7 +272,8 @@ async function expectPanelsMatch(symbol: string) {
 
   const newestMinute = live[0]!;
   const inNewest = stored.filter((t) => minuteOf(t.t) === newestMinute.minute);
-  expect(Number(await data('#stats [data-panel="lastTrade"]', 'value'))).toBe(stored[0]!.p);
+  if (seconds.length > 0)
+    expect(Number(await data('#stats [data-panel="lastTrade"]', 'value'))).toBe(stored[0]!.p);
   expect(Number(await data('#stats [data-panel="minuteTradeCount"]', 'value'))).toBe(inNewest.length);
   expect(Number(await data('#stats [data-panel="minuteAvgPrice"]', 'value'))).toBeCloseTo(
     inNewest.reduce((a, t) => a + t.p, 0) / inNewest.length,

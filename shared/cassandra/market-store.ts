@@ -2,7 +2,7 @@ import cassandra from 'cassandra-driver';
 import type { Trade } from '../contract/types.ts';
 import { pipelineError } from '../errors.ts';
 import { type Candle, fitsInt64, type ScaledSums, type TradeRow } from '../market/aggregate.ts';
-import { hourOf, MINUTE_MS } from '../market/time.ts';
+import { dayOf, hourOf, MINUTE_MS, minuteBuckets, secondOf, tradeBucketOf } from '../market/time.ts';
 import { allRows } from './client.ts';
 
 /**
@@ -11,9 +11,9 @@ import { allRows } from './client.ts';
  */
 const Q = {
   insertTrade:
-    'INSERT INTO trades (symbol, hour, trade_time, event_id, idx, price, volume, conditions, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?',
-  insertTick:
-    'INSERT INTO ticks (symbol, trade_time, event_id, idx, price, volume) VALUES (?, ?, ?, ?, ?, ?)',
+    'INSERT INTO trades_10s (symbol, bucket, trade_time, event_id, idx, price, volume, conditions, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?',
+  insertSecond:
+    'INSERT INTO price_seconds (symbol, day, second, trade_time, price) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?',
   bumpWrites: 'UPDATE minute_live SET writes = writes + 1 WHERE symbol = ? AND minute = ?',
   addCounters:
     'UPDATE minute_live SET trades = trades + ?, volume_e8 = volume_e8 + ?, price_e8 = price_e8 + ?, notional_e6 = notional_e6 + ?, writes = writes + ? WHERE symbol = ? AND minute = ?',
@@ -38,14 +38,19 @@ const Q = {
   releaseLease: 'UPDATE finalizer_state SET holder = null WHERE name = ? IF holder = ?',
   lastRunStarted: 'SELECT last_run_started FROM finalizer_state WHERE name = ?',
   recordRunStarted: 'UPDATE finalizer_state SET last_run_started = ? WHERE name = ? IF holder = ?',
-  minuteTrades:
+  bucketTrades:
+    'SELECT trade_time, event_id, idx, price, volume FROM trades_10s WHERE symbol = ? AND bucket = ?',
+  /** Rows written before migration 004 (until its TTL empties `trades`). */
+  legacyMinuteTrades:
     'SELECT trade_time, event_id, idx, price, volume FROM trades WHERE symbol = ? AND hour = ? AND trade_time >= ? AND trade_time < ?',
   upsertCandle:
     'INSERT INTO candles_1m (symbol, minute, open, high, low, close, trades, volume, vwap, avg_price, volume_e8, price_e8, notional_e6, first_trade_time, last_trade_time, source_writes, revision, finalized_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   deleteCountersBefore: 'DELETE FROM minute_live WHERE symbol = ? AND minute < ?',
 } as const;
 
-/** Rows per unlogged batch: the largest trade row the contract accepts is < 700 bytes, 50 rows < 35 KiB. */
+/** Upper bound of one `trades_10s` row as the contract limits its fields (symbol, conditions, ids). */
+export const MAX_TRADE_ROW_BYTES = 700;
+/** Rows per unlogged batch: 50 rows of at most MAX_TRADE_ROW_BYTES stay below 35 KiB. */
 const MAX_BATCH_ROWS = 50;
 const idem = { prepare: true, isIdempotent: true } as const;
 const counter = { prepare: true, isIdempotent: false } as const;
@@ -106,7 +111,11 @@ export class MarketStore {
     return (await allRows(this.client, query, params, idem)).rows;
   }
 
-  /** Trade rows and ticks of one event, keyed on (event id, index): rewriting them is harmless. */
+  /**
+   * Trade rows of one event, keyed on (event id, index), plus the last trade of each second it touched in
+   * `price_seconds`: rewriting either is harmless. Batch mode sends one unlogged batch per partition (one
+   * mutation each, no batchlog): usually one `trades_10s` bucket and one `price_seconds` day per event.
+   */
   async writeTrades(
     eventId: string,
     trades: readonly Trade[],
@@ -115,52 +124,66 @@ export class MarketStore {
     indices: readonly number[] = trades.map((_t, i) => i),
   ): Promise<void> {
     const received = Number.isFinite(receivedAtMs) ? new Date(receivedAtMs) : null;
-    const tradeQueries = trades.map((t, k) => ({
-      query: Q.insertTrade,
-      params: [
-        t.s,
-        new Date(hourOf(t.t)),
-        new Date(t.t),
-        eventId,
-        indices[k],
-        t.p,
-        t.v,
-        t.c,
-        received,
-        this.opts.tradeTtlS,
-      ],
-    }));
-    const tickQueries = trades.map((t, k) => ({
-      query: Q.insertTick,
-      params: [t.s, new Date(t.t), eventId, indices[k], t.p, t.v],
-    }));
+    type Stmt = { query: string; params: unknown[] };
+    const byPartition = new Map<string, Stmt[]>();
+    const add = (key: string, q: Stmt) => {
+      const list = byPartition.get(key);
+      if (list) list.push(q);
+      else byPartition.set(key, [q]);
+    };
+    /** Per second, the trade with the largest (time, index): the one `price_seconds` keeps. */
+    const last = new Map<number, { t: Trade; idx: number }>();
+    for (const [k, t] of trades.entries()) {
+      const idx = indices[k]!;
+      const bucket = tradeBucketOf(t.t);
+      add(`t${bucket}`, {
+        query: Q.insertTrade,
+        params: [
+          t.s,
+          new Date(bucket),
+          new Date(t.t),
+          eventId,
+          idx,
+          t.p,
+          t.v,
+          t.c,
+          received,
+          this.opts.tradeTtlS,
+        ],
+      });
+      const sec = secondOf(t.t);
+      const prev = last.get(sec);
+      if (!prev || t.t > prev.t.t || (t.t === prev.t.t && idx > prev.idx)) last.set(sec, { t, idx });
+    }
+    for (const [sec, { t, idx }] of last) {
+      // Write time = trade time in µs plus the index: the newest trade of the second wins in any arrival
+      // order (a tie goes to the larger value, also deterministic), and a redelivery rewrites the same cell.
+      const at = cassandra.types.Long.fromNumber(t.t * 1000 + Math.min(idx, 999));
+      add(`s${dayOf(sec)}`, {
+        query: Q.insertSecond,
+        params: [t.s, new Date(dayOf(sec)), new Date(sec), new Date(t.t), t.p, at],
+      });
+    }
     if (mode === 'concurrent') {
       await Promise.all(
-        [...tradeQueries, ...tickQueries].map((q) => this.client.execute(q.query, q.params, idem)),
+        [...byPartition.values()].flat().map((q) => this.client.execute(q.query, q.params, idem)),
       );
       return;
     }
-    // Unlogged batches, one per partition: one round trip each, no batchlog.
-    const byHour = new Map<number, typeof tradeQueries>();
-    for (const [i, q] of tradeQueries.entries()) {
-      const h = hourOf(trades[i]!.t);
-      const list = byHour.get(h) ?? [];
-      list.push(q);
-      byHour.set(h, list);
-    }
     // Chunked below Cassandra's batch_size_fail_threshold (50 KiB): a big event must never be refused as a
     // "Batch too large", which no retry would change.
-    const chunks = [...byHour.values(), tickQueries].flatMap((qs) => {
+    const chunks = [...byPartition.values()].flatMap((qs) => {
       const out: (typeof qs)[] = [];
       for (let i = 0; i < qs.length; i += MAX_BATCH_ROWS) out.push(qs.slice(i, i + MAX_BATCH_ROWS));
       return out;
     });
-    const batches = chunks.map((qs) =>
-      qs.length === 1
-        ? this.client.execute(qs[0]!.query, qs[0]!.params, idem)
-        : this.client.batch(qs, { ...idem, logged: false }),
+    await Promise.all(
+      chunks.map((qs) =>
+        qs.length === 1
+          ? this.client.execute(qs[0]!.query, qs[0]!.params, idem)
+          : this.client.batch(qs, { ...idem, logged: false }),
+      ),
     );
-    await Promise.all(batches);
   }
 
   /** Marks the minutes an event touched as changed, so the finalizer looks at them again. */
@@ -307,20 +330,33 @@ export class MarketStore {
     return rs.wasApplied();
   }
 
-  /** All trades of one minute in identity order (one partition slice, paged). */
+  /**
+   * All trades of one minute in identity order: six one-partition slices of `trades_10s`, plus the minute's
+   * slice of the pre-004 `trades` table (empty once its TTL has run out), merged by identity.
+   */
   async minuteTrades(symbol: string, minute: number): Promise<TradeRow[]> {
-    const rows: TradeRow[] = [];
-    const params = [symbol, new Date(hourOf(minute)), new Date(minute), new Date(minute + MINUTE_MS)];
-    for (const r of await this.all(Q.minuteTrades, params)) {
-      rows.push({
-        tradeTime: ms(r.trade_time),
-        eventId: r.event_id as string,
-        idx: r.idx as number,
-        price: r.price as number,
-        volume: r.volume as number,
-      });
-    }
-    return rows;
+    const toRow = (r: cassandra.types.Row): TradeRow => ({
+      tradeTime: ms(r.trade_time),
+      eventId: r.event_id as string,
+      idx: r.idx as number,
+      price: r.price as number,
+      volume: r.volume as number,
+    });
+    const legacyParams = [symbol, new Date(hourOf(minute)), new Date(minute), new Date(minute + MINUTE_MS)];
+    const [legacy, ...buckets] = await Promise.all([
+      this.all(Q.legacyMinuteTrades, legacyParams),
+      ...minuteBuckets(minute).map((b) => this.all(Q.bucketTrades, [symbol, new Date(b)])),
+    ]);
+    const rows = buckets.flat().map(toRow);
+    if (legacy!.length === 0) return rows;
+    const seen = new Set(rows.map((r) => `${r.eventId}\u0000${r.idx}`));
+    for (const r of legacy!.map(toRow)) if (!seen.has(`${r.eventId}\u0000${r.idx}`)) rows.push(r);
+    return rows.sort(
+      (a, b) =>
+        a.tradeTime - b.tradeTime ||
+        (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0) ||
+        a.idx - b.idx,
+    );
   }
 
   async upsertCandle(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKeyspace, type TestKeyspace } from '../../test/cassandra.ts';
+import { dayOf, hourOf, tradeBucketOf } from '../market/time.ts';
 import { loadMigrations, MigrationError, migrate } from './migrate.ts';
 
 let ks: TestKeyspace;
@@ -59,9 +60,75 @@ describe('CQL migrations on the real Cassandra', () => {
       ['EVT1', 0, 100],
       ['EVT1', 1, 101],
     ]);
-    const ticks = await ks.client.execute('SELECT count(*) AS n FROM ticks WHERE symbol = ?', [
-      'BINANCE:BTCUSDT',
+    const seconds = await ks.client.execute(
+      'SELECT second, trade_time, price FROM price_seconds WHERE symbol = ? AND day = ?',
+      ['BINANCE:BTCUSDT', new Date(Date.UTC(2026, 10, 22))],
+    );
+    expect(seconds.rows.map((r) => [(r.second as Date).getTime(), r.price])).toEqual([[t - 123, 101]]);
+  });
+
+  it('writes a trade without a tombstone: conditions is a frozen list (one cell)', async () => {
+    const col = await ks.client.execute(
+      "SELECT type FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'trades_10s' AND column_name = 'conditions'",
+      [ks.keyspace],
+    );
+    expect(col.rows[0]?.type).toBe('frozen<list<text>>');
+    const t = Date.UTC(2026, 10, 22, 11, 0, 0, 5);
+    await ks.store.writeTrades('EVT-C', [{ s: 'X:C', p: 1, t, v: 1, c: ['1', '8'] }], t, 'batch');
+    const rs = await ks.client.execute('SELECT conditions FROM trades_10s WHERE symbol = ? AND bucket = ?', [
+      'X:C',
+      new Date(tradeBucketOf(t)),
     ]);
-    expect(Number(ticks.rows[0]!.n)).toBe(2);
+    expect(rs.rows.map((r) => r.conditions)).toEqual([['1', '8']]);
+  });
+
+  it('keeps the newest trade of a second whatever order its events arrive in', async () => {
+    const sec = Date.UTC(2026, 10, 22, 12, 0, 7, 0);
+    const newer = [{ s: 'X:ORDER', p: 2, t: sec + 900, v: 1, c: null }];
+    const older = [{ s: 'X:ORDER', p: 1, t: sec + 100, v: 1, c: null }];
+    await ks.store.writeTrades('EVT-NEW', newer, sec + 950, 'batch');
+    await ks.store.writeTrades('EVT-OLD', older, sec + 990, 'batch'); // arrives later, is older
+    await ks.store.writeTrades('EVT-NEW', newer, sec + 999, 'batch'); // a redelivery
+    const rs = await ks.client.execute(
+      'SELECT second, trade_time, price FROM price_seconds WHERE symbol = ? AND day = ?',
+      ['X:ORDER', new Date(dayOf(sec))],
+    );
+    expect(
+      rs.rows.map((r) => [(r.second as Date).getTime(), (r.trade_time as Date).getTime(), r.price]),
+    ).toEqual([[sec, sec + 900, 2]]);
+  });
+
+  it('reads a minute from the pre-004 `trades` table too, once per trade', async () => {
+    const minute = Date.UTC(2026, 10, 22, 13, 0, 0, 0);
+    const legacy =
+      'INSERT INTO trades (symbol, hour, trade_time, event_id, idx, price, volume, conditions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+    for (const [ev, idx, dt, p] of [
+      ['OLD', 0, 1_000, 10],
+      ['BOTH', 0, 2_000, 11],
+    ] as const) {
+      await ks.client.execute(
+        legacy,
+        ['X:LEGACY', new Date(hourOf(minute)), new Date(minute + dt), ev, idx, p, 1, null],
+        { prepare: true },
+      );
+    }
+    await ks.store.writeTrades(
+      'BOTH',
+      [{ s: 'X:LEGACY', p: 11, t: minute + 2_000, v: 1, c: null }],
+      minute,
+      'batch',
+    );
+    await ks.store.writeTrades(
+      'NEW',
+      [{ s: 'X:LEGACY', p: 12, t: minute + 45_000, v: 1, c: null }],
+      minute,
+      'batch',
+    );
+    const rows = await ks.store.minuteTrades('X:LEGACY', minute);
+    expect(rows.map((r) => [r.eventId, r.price])).toEqual([
+      ['OLD', 10],
+      ['BOTH', 11],
+      ['NEW', 12],
+    ]);
   });
 });

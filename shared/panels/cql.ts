@@ -66,7 +66,8 @@ const BY_SYMBOL = /\bsymbol (= \$\{symbol:sqlstring\}|IN \(\$\{symbols:sqlstring
 
 /** Tables a dashboard may read, with their partition-key restriction. */
 const PARTITION_RESTRICTION: Readonly<Record<string, RegExp>> = {
-  ticks: BY_SYMBOL,
+  // The day partition of the range end (PRICE_DAY): one partition per symbol, never a guessed list.
+  price_seconds: new RegExp(`${BY_SYMBOL.source} AND day = floor\\(\\(timestamp\\)\\$__timeTo, 1d\\)`),
   minute_live: BY_SYMBOL,
   ...Object.fromEntries(RESOLUTIONS.map((r) => [candleTable(r), BY_SYMBOL])),
   [`candles_${RESOLUTION}`]: BY_SYMBOL,

@@ -8,7 +8,7 @@ import type { Column, CqlPanel } from './types.ts';
  */
 
 const symbol: Column = { name: 'symbol', type: 'text', label: 'Symbol' };
-const tradeTime: Column = { name: 'trade_time', type: 'timestamp', label: 'Time' };
+const second: Column = { name: 'second', type: 'timestamp', label: 'Second' };
 const minute: Column = { name: 'minute', type: 'timestamp', label: 'Minute' };
 const dbl = (name: string, label: string, unit: Column['unit'] = 'currencyUSD'): Column => ({
   name,
@@ -17,25 +17,31 @@ const dbl = (name: string, label: string, unit: Column['unit'] = 'currencyUSD'):
   unit,
 });
 
-/** Rows a tick chart may pull: ~17 minutes at BTC's 19 trades/s; ticks are newest-first, so the newest. */
+/** Seconds the price line may pull (price_seconds is newest-first): a day partition holds at most 86,400. */
 export const TICK_LIMIT = 20_000;
 /** A day of minutes. */
 export const MINUTE_LIMIT = 1_440;
 /** Rows of the past-minutes table. */
 export const TABLE_MINUTES = 15;
 
-const tickRange = `symbol = ${SYMBOL} AND trade_time >= ${TIME_FROM} AND trade_time <= ${TIME_TO}`;
+/**
+ * The one `price_seconds` partition a query reads: the UTC day of the range end, computed by Cassandra
+ * (the datasource has no other way to name a bucket). A range reaching back past midnight shows today's part.
+ */
+export const PRICE_DAY = `symbol = ${SYMBOL} AND day = floor((timestamp)${TIME_TO}, 1d)`;
+const secondRange = `${PRICE_DAY} AND second >= ${TIME_FROM} AND second <= ${TIME_TO}`;
 const minuteRange = `symbol = ${SYMBOL} AND minute >= ${TIME_FROM} AND minute <= ${TIME_TO}`;
 
 export const price = {
   id: 'price',
   source: 'cassandra',
   title: 'Price',
-  description: 'Every trade price (ticks table: the last hour of trades, newest first).',
+  description:
+    'Price of the last trade of every second (price_seconds: one row per symbol and second, newest first).',
   viz: 'line',
-  cql: `SELECT symbol, trade_time, price FROM ticks WHERE ${tickRange} LIMIT ${TICK_LIMIT}`,
-  columns: [symbol, tradeTime, dbl('price', 'Price')],
-  timeColumn: 'trade_time',
+  cql: `SELECT symbol, second, price FROM price_seconds WHERE ${secondRange} LIMIT ${TICK_LIMIT}`,
+  columns: [symbol, second, dbl('price', 'Price')],
+  timeColumn: 'second',
   valueColumns: ['price'],
   unit: 'currencyUSD',
 } as const satisfies CqlPanel;
@@ -44,11 +50,13 @@ export const volume = {
   id: 'volume',
   source: 'cassandra',
   title: 'Volume',
-  description: 'Volume of every trade (ticks table).',
+  description:
+    'Traded volume of each minute from the live counters (minute_live: volume_e8 / 1e8), including the ' +
+    'minute in progress; closed minutes are reconciled to the exact sum by minute-finalizer.',
   viz: 'bars',
-  cql: `SELECT symbol, trade_time, volume FROM ticks WHERE ${tickRange} LIMIT ${TICK_LIMIT}`,
-  columns: [symbol, tradeTime, dbl('volume', 'Volume', 'short')],
-  timeColumn: 'trade_time',
+  cql: `SELECT symbol, minute, CAST(volume_e8 AS double) / 100000000 AS volume FROM minute_live WHERE ${minuteRange} LIMIT ${MINUTE_LIMIT}`,
+  columns: [symbol, minute, dbl('volume', 'Volume', 'short')],
+  timeColumn: 'minute',
   valueColumns: ['volume'],
   unit: 'short',
 } as const satisfies CqlPanel;
@@ -105,10 +113,12 @@ export const lastTrade = {
   id: 'lastTrade',
   source: 'cassandra',
   title: 'Last trade',
-  description: 'The newest trade up to the range end (its time gives the last-trade age).',
+  description:
+    'The newest trade up to the range end, from price_seconds (its time gives the last-trade age; ' +
+    'empty in the first seconds after midnight UTC until a trade arrives).',
   viz: 'stat',
-  cql: `SELECT symbol, trade_time, price FROM ticks WHERE symbol = ${SYMBOL} AND trade_time <= ${TIME_TO} LIMIT 1`,
-  columns: [symbol, tradeTime, dbl('price', 'Price')],
+  cql: `SELECT symbol, trade_time, price FROM price_seconds WHERE ${PRICE_DAY} AND second <= ${TIME_TO} LIMIT 1`,
+  columns: [symbol, { name: 'trade_time', type: 'timestamp', label: 'Time' }, dbl('price', 'Price')],
   timeColumn: 'trade_time',
   valueColumns: ['price'],
   unit: 'currencyUSD',

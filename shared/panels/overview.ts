@@ -28,8 +28,8 @@ const dbl = (name: string, label: string, unit: Unit = 'currencyUSD'): Column =>
 export const OVERVIEW_QUERIES = [
   {
     id: 'last',
-    clustering: 'trade_time',
-    cql: `SELECT symbol, trade_time AS last_trade_time, price AS last_price FROM ticks WHERE symbol IN (${SYMBOLS}) AND trade_time <= ${TIME_TO} PER PARTITION LIMIT 1`,
+    clustering: 'second',
+    cql: `SELECT symbol, trade_time AS last_trade_time, price AS last_price FROM price_seconds WHERE symbol IN (${SYMBOLS}) AND day = floor((timestamp)${TIME_TO}, 1d) AND second <= ${TIME_TO} PER PARTITION LIMIT 1`,
     columns: [symbol, ts('last_trade_time', 'Last trade'), dbl('last_price', 'Last price')],
   },
   {
@@ -62,7 +62,7 @@ export interface OverviewRow {
   readonly symbol: string;
   readonly lastPrice: number | null;
   readonly lastTradeTime: number | null;
-  /** Seconds since the last trade (null: no trade in the last hour, which `ticks` keeps). */
+  /** Seconds since the last trade (null: no trade yet in the UTC day of the range end, see PRICE_DAY). */
   readonly staleS: number | null;
   /** Relative change of the last price against the close of the minute holding now − 1 h (0.01 = 1 %). */
   readonly change1h: number | null;

@@ -6,7 +6,7 @@ import { seedMarket } from '../../test/seed-market.ts';
 import { createCassandraClient } from '../cassandra/client.ts';
 import type { Trade } from '../contract/types.ts';
 import { bucketOf } from '../market/rollup.ts';
-import { MINUTE_MS, minuteOf } from '../market/time.ts';
+import { dayOf, MINUTE_MS, minuteOf } from '../market/time.ts';
 import {
   type CqlPanel,
   cqlPanel,
@@ -21,7 +21,14 @@ import {
   SYMBOL_VARIABLE,
 } from './index.ts';
 
-const M0 = minuteOf(Date.now()) - 10 * MINUTE_MS;
+/**
+ * Ten minutes ago, moved before midnight UTC when the test range would cross it: the price panels read the
+ * day partition of the range end (see PRICE_DAY).
+ */
+const M0 = ((m) =>
+  dayOf(m - MINUTE_MS) === dayOf(m + 3 * MINUTE_MS) ? m : dayOf(m + 3 * MINUTE_MS) - 5 * MINUTE_MS)(
+  minuteOf(Date.now()) - 10 * MINUTE_MS,
+);
 const BTC = 'BINANCE:BTCUSDT';
 const QUOTED = "O'Q:X"; // a quote in the symbol: the rendered literal must hold it
 const ETH = 'OV:ETH'; // trades an hour and a day ago: the overview's changes
@@ -91,15 +98,24 @@ describe('every catalogue query on the real Cassandra', () => {
     },
   );
 
-  it('price and volume: every stored tick in the range, newest first', async () => {
-    const expected = trades(BTC)
-      .map((t) => ({ symbol: BTC, trade_time: t.t, price: t.p, volume: t.v }))
-      .sort((a, b) => b.trade_time - a.trade_time);
+  it('price: the last trade of every second in the range, newest first; volume per minute', async () => {
     const price = objects(await run(cqlPanel('price')));
-    expect(price.map((r) => r.trade_time)).toEqual(expected.map((t) => t.trade_time));
-    expect(price.map((r) => r.price).sort()).toEqual(expected.map((t) => t.price).sort());
+    // Two trades in the same millisecond at M0 + 1 s: the larger index (101) is the second's last trade.
+    expect(price).toEqual(
+      [
+        [125_000, 104],
+        [62_000, 103],
+        [61_000, 102],
+        [30_000, 99],
+        [1_000, 101],
+      ].map(([dt, p]) => ({ symbol: BTC, second: M0 + dt!, price: p })),
+    );
     const volume = objects(await run(cqlPanel('volume')));
-    expect(volume.map((r) => r.volume).sort()).toEqual(expected.map((t) => t.volume).sort());
+    expect(volume).toEqual([
+      { symbol: BTC, minute: M0 + 2 * MINUTE_MS, volume: expect.closeTo(0.3, 9) },
+      { symbol: BTC, minute: M0 + MINUTE_MS, volume: expect.closeTo(2.1, 9) },
+      { symbol: BTC, minute: M0, volume: expect.closeTo(1.75, 9) },
+    ]);
   });
 
   it('the time range bounds the ticks', async () => {
@@ -163,8 +179,8 @@ describe('every catalogue query on the real Cassandra', () => {
   it('a symbol with a quote is one literal: its own rows, nobody else’s', async () => {
     const r = objects(await run(cqlPanel('price'), QUOTED));
     expect(r).toEqual([
-      { symbol: QUOTED, trade_time: M0 + 65_000, price: 8 },
-      { symbol: QUOTED, trade_time: M0 + 5_000, price: 7 },
+      { symbol: QUOTED, second: M0 + 65_000, price: 8 },
+      { symbol: QUOTED, second: M0 + 5_000, price: 7 },
     ]);
     expect(objects(await run(cqlPanel('pastMinutes'), QUOTED)).map((x) => x.close)).toEqual([8, 7]);
     expect(renderCql(cqlPanel('price').cql, vars(QUOTED))).toContain("symbol = 'O''Q:X'");

@@ -57,17 +57,24 @@ describe('renderCql', () => {
 
 describe('cqlProblems', () => {
   it('flags what the datasource or the cluster would suffer from', () => {
-    expect(cqlProblems('SELECT * FROM ticks')).toEqual(
+    expect(cqlProblems('SELECT * FROM price_seconds')).toEqual(
       expect.arrayContaining([
-        'must restrict the partition key of ticks',
+        'must restrict the partition key of price_seconds',
         'must be bounded by LIMIT or by $__timeFrom/$__timeTo on the clustering column',
       ]),
     );
-    expect(cqlProblems('SELECT * FROM ticks WHERE price > 1 ALLOW FILTERING')).toContain(
+    expect(cqlProblems('SELECT * FROM price_seconds WHERE price > 1 ALLOW FILTERING')).toContain(
       'must not use ALLOW FILTERING',
     );
-    expect(cqlProblems(`DELETE FROM ticks WHERE symbol = ${SYMBOL}`)).toContain('must be a SELECT');
-    expect(cqlProblems('SELECT count(*) FROM trades LIMIT 1')).toContain('reads an unknown table trades');
+    expect(cqlProblems(`DELETE FROM price_seconds WHERE symbol = ${SYMBOL}`)).toContain('must be a SELECT');
+    // The day partition must come from the range end, not be left to the symbol alone.
+    expect(cqlProblems(`SELECT * FROM price_seconds WHERE symbol = ${SYMBOL} LIMIT 1`)).toContain(
+      'must restrict the partition key of price_seconds',
+    );
+    expect(cqlProblems('SELECT count(*) FROM trades_10s LIMIT 1')).toContain(
+      'reads an unknown table trades_10s',
+    );
+    expect(cqlProblems('SELECT count(*) FROM ticks LIMIT 1')).toContain('reads an unknown table ticks');
   });
 
   it('takes IN only over the symbols variable, each partition bounded', () => {

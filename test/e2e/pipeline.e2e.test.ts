@@ -23,7 +23,7 @@ import { allRows } from '../../shared/cassandra/client.ts';
 import type { Trade } from '../../shared/contract/types.ts';
 import { createKafkaClient } from '../../shared/kafka/index.ts';
 import type { KafkaAdmin, KafkaClient } from '../../shared/kafka/types.ts';
-import { HOUR_MS, hourOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
+import { MINUTE_MS, minuteOf, TRADE_BUCKET_MS, tradeBucketOf } from '../../shared/market/time.ts';
 import { createTestKeyspace, type TestKeyspace } from '../cassandra.ts';
 import { repoRoot, uniqueName } from '../fixtures.ts';
 import { expectedCandle, quietLog } from '../market-fixtures.ts';
@@ -166,11 +166,11 @@ afterAll(async () => {
 
 async function storedTrades(symbol: string, fromMs: number, toMs: number): Promise<Trade[]> {
   const out: Trade[] = [];
-  for (let h = hourOf(fromMs); h <= toMs; h += HOUR_MS) {
+  for (let b = tradeBucketOf(fromMs); b <= toMs; b += TRADE_BUCKET_MS) {
     const { rows } = await allRows(
       ks.client,
-      'SELECT trade_time, price, volume FROM trades WHERE symbol = ? AND hour = ?',
-      [symbol, new Date(h)],
+      'SELECT trade_time, price, volume FROM trades_10s WHERE symbol = ? AND bucket = ?',
+      [symbol, new Date(b)],
       { prepare: true },
     );
     for (const r of rows)

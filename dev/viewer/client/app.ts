@@ -118,15 +118,9 @@ for (const [id, cls] of LAYOUT) {
 
 const sec = (ms: number) => Math.floor(ms / 1000) as UTCTimestamp;
 
-/** Ticks come newest first; lightweight-charts needs one point per second, ascending. */
-function perSecond(rows: Record<string, unknown>[], col: string, how: 'last' | 'sum'): [number, number][] {
-  const out = new Map<number, number>();
-  for (const r of [...rows].reverse()) {
-    const t = sec(r.trade_time as number);
-    const v = r[col] as number;
-    out.set(t, how === 'sum' ? (out.get(t) ?? 0) + v : v);
-  }
-  return [...out];
+/** Rows come newest first; lightweight-charts needs ascending points, one per time. */
+function ascending(rows: Record<string, unknown>[], timeCol: string, col: string): [number, number][] {
+  return rows.map((r) => [sec(r[timeCol] as number), r[col] as number] as [number, number]).reverse();
 }
 
 function setPoints(cp: ChartPanel, name: string, points: [number, number][]) {
@@ -136,30 +130,31 @@ function setPoints(cp: ChartPanel, name: string, points: [number, number][]) {
 let fitFor = '';
 let fitsLeft = 0;
 
+/** price_seconds: one row per second, the last trade of that second. */
 function drawTicks(r: Result) {
   const rows = objects(r);
   const price = charts.get('price')!;
-  const pts = perSecond(rows, 'price', 'last');
+  const pts = ascending(rows, 'second', 'price');
   setPoints(price, 'price', pts);
   price.el.dataset.ticks = String(rows.length);
   price.el.dataset.last = rows.length ? String(rows[0]!.price) : '';
   price.el.dataset.series = JSON.stringify(pts);
   price.el.querySelector('.foot')!.textContent = rows.length
-    ? `${rows.length} ticks · last ${format(rows[0]!.price as number, 'currencyUSD')} at ${iso(rows[0]!.trade_time as number)} · drawn as the last trade of each second`
-    : 'no ticks in range';
+    ? `${rows.length} seconds · last ${format(rows[0]!.price as number, 'currencyUSD')} at ${iso(rows[0]!.second as number)} · the last trade of each second`
+    : 'no trades in range';
 }
 
+/** minute_live: the traded volume of each minute. */
 function drawVolume(r: Result) {
   const rows = objects(r);
   const vol = charts.get('volume')!;
-  const pts = perSecond(rows, 'volume', 'sum');
+  const pts = ascending(rows, 'minute', 'volume');
   setPoints(vol, 'bars', pts);
   const total = rows.reduce((a, x) => a + (x.volume as number), 0);
-  vol.el.dataset.ticks = String(rows.length);
   vol.el.dataset.total = String(total);
   vol.el.dataset.series = JSON.stringify(pts);
   vol.el.querySelector('.foot')!.textContent =
-    `${rows.length} ticks · total ${format(total, 'short')} · summed per second`;
+    `${rows.length} minutes · total ${format(total, 'short')} · per minute`;
 }
 
 function drawMinuteBars(r: Result) {
