@@ -14,6 +14,7 @@ const PARTS: Record<string, Part> = {
   bridge: () => import('./bridge.ts'),
   store: () => import('./store.ts'),
   floor: () => import('./floor.ts'),
+  cost: () => import('./cost.ts'),
   pipeline: () => import('./pipeline.ts'),
   spool: () => import('./spool.ts'),
 };
