@@ -1,11 +1,11 @@
 /**
  * The floor: the most trades per second this Cassandra takes on this machine when it is given exactly the
  * writes the functions make per trade, with no Kafka and no HTTP in the way. Each event goes through the
- * functions' own handlers (trade-writer: trade rows in `trades` and `ticks`, the minute `writes` mark;
- * minute-window: the lightweight-transaction claim and the counter batch) with the functions' MarketStore,
- * so the floor follows the schema and the handlers when they change. What the floor is free to choose is
- * how trades are grouped (trades per event: one symbol's trades, as the bridge groups them) and how many
- * events are in flight; it sweeps both and keeps the best.
+ * functions' own handlers (trade-writer: trade rows in `trades_10s`, the last trade of each second in
+ * `price_seconds`, the minute `writes` mark; minute-window: the lightweight-transaction claim and the counter
+ * batch) with the functions' MarketStore, so the floor follows the schema and the handlers when they
+ * change. What the floor is free to choose is how trades are grouped (trades per event: one symbol's trades,
+ * as the bridge groups them) and how many events are in flight; it sweeps both and keeps the best.
  *
  * Prints, per setting, trades/s, event latency and the CPU Cassandra and the bench itself used per 1,000
  * trades; the best setting is the floor. At the end the live counters must add up to the trades written.
