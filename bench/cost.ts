@@ -1,8 +1,8 @@
 /**
  * What each kind of write a trade causes costs Cassandra, one kind at a time, in CPU-ms per 1,000 trades
  * (issue 14: measure before deciding). Shapes, for events of BENCH_COST_TRADES trades (default 3 and 25):
- *   rows-003     trade-writer's rows today (MarketStore.writeTrades: trades_10s + price_seconds)
- *   rows-001     the rows before migration 003 (trades by hour with a non-frozen list, + a tick row per trade)
+ *   rows-004     trade-writer's rows today (MarketStore.writeTrades: trades_10s + price_seconds)
+ *   rows-001     the rows before migration 004 (trades by hour with a non-frozen list, + a tick row per trade)
  *   mark-counter trade-writer's `writes` change mark (one counter update per event)
  *   mark-cell    the same mark as a plain cell (what a non-counter mark would cost)
  *   claim        minute-window's LWT claim per event
@@ -69,7 +69,7 @@ export async function run(): Promise<Record<string, unknown>> {
     };
     type Shape = (id: string, trades: Trade[]) => Promise<unknown>;
     const shapes: Record<string, Shape> = {
-      'rows-003': (id, trades) => store.writeTrades(id, trades, Date.now(), 'batch'),
+      'rows-004': (id, trades) => store.writeTrades(id, trades, Date.now(), 'batch'),
       'rows-001': legacyRows,
       'mark-counter': (_id, trades) => store.bumpWrites(trades[0]!.s, [minuteOf(trades[0]!.t)]),
       'mark-cell': (_id, trades) =>
@@ -102,8 +102,8 @@ export async function run(): Promise<Record<string, unknown>> {
             }),
           );
           const cpu = meter.stop(trades).cassandra!;
-          (samples[label] ??= []).push(cpu.msPer1000Trades);
-          (rates[label] ??= []).push(Math.round((trades / (performance.now() - t0)) * 1000));
+          samples[label] = [...(samples[label] ?? []), cpu.msPer1000Trades];
+          rates[label] = [...(rates[label] ?? []), Math.round((trades / (performance.now() - t0)) * 1000)];
           console.log(
             `[bench] cost round ${round + 1} ${label}: ${cpu.msPer1000Trades} CPU-ms/1000 trades, ${cpu.percentOfCore} % of a core, ${rates[label]!.at(-1)} trades/s`,
           );
