@@ -11,8 +11,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          // Some unit files start child processes (bundles, infra tools); their cleanup needs more than 10 s
-          // on a loaded two-core machine.
+          // Some unit files start child processes (bundles, validators such as kubeconform, tofu, promtool);
+          // on a loaded two-core machine one call can take over 5 s. A hang guard, not a speed check.
+          testTimeout: 60_000,
           hookTimeout: 60_000,
           include: ['**/*.test.ts'],
           exclude: ['**/node_modules/**', '**/*.int.test.ts', '**/*.e2e.test.ts', '.cache/**'],
