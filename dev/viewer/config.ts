@@ -32,6 +32,12 @@ export const viewerSpec = {
     parse: p.list(p.url(['http', 'https'])),
     default: undefined,
   } satisfies Setting<string[] | undefined>,
+  symbols: {
+    env: 'FINNHUB_SYMBOLS',
+    doc: 'The subscribed symbols, in priority order: the first is the default symbol, and the overview lists them all (with every other symbol stored)',
+    parse: p.list(p.text, { max: 10_000 }),
+    default: undefined,
+  } satisfies Setting<string[] | undefined>,
   scrapeTimeoutMs: {
     env: 'VIEWER_SCRAPE_TIMEOUT_MS',
     doc: 'Timeout of one /metrics scrape (milliseconds)',

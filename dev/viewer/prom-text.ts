@@ -10,11 +10,20 @@ const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
 
 const unescapeLabel = (v: string) => v.replace(/\\(.)/g, (_m, c: string) => (c === 'n' ? '\n' : c));
 
-/** Parses the text format (comments skipped, malformed lines ignored). */
+const TYPE = /^#\s*TYPE\s+([a-zA-Z_:][a-zA-Z0-9_:]*)\s+counter\s*$/;
+
+/**
+ * Parses the text format (comments skipped, malformed lines ignored). A counter that is declared (`# TYPE`)
+ * but has no series yet (prom-client exposes a labelled counter only once it moved) reads as one series of
+ * 0: the process counts it, and has counted nothing.
+ */
 export function parsePromText(text: string): Sample[] {
   const out: Sample[] = [];
+  const counters = new Set<string>();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
+    const declared = TYPE.exec(line);
+    if (declared) counters.add(declared[1]!);
     if (line === '' || line.startsWith('#')) continue;
     const m = LINE.exec(line);
     if (!m) continue;
@@ -24,6 +33,8 @@ export function parsePromText(text: string): Sample[] {
       m[3] === '+Inf' ? Number.POSITIVE_INFINITY : m[3] === '-Inf' ? Number.NEGATIVE_INFINITY : Number(m[3]);
     out.push({ name: m[1]!, labels, value });
   }
+  const seen = new Set(out.map((s) => s.name));
+  for (const name of counters) if (!seen.has(name)) out.push({ name, labels: {}, value: 0 });
   return out;
 }
 

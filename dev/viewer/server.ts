@@ -3,13 +3,17 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { MAX_SYMBOL_LENGTH } from '../../shared/contract/validate.ts';
 import { defineErrors, Errors, errorReply } from '../../shared/errors.ts';
+import { bucketOf, RESOLUTION_MS, RESOLUTIONS, type Resolution } from '../../shared/market/rollup.ts';
 import type { Logger } from '../../shared/observability/logger.ts';
 import { registerMetrics } from '../../shared/observability/metrics.ts';
 import { probesPlugin } from '../../shared/observability/probes.ts';
 import {
   type CqlPanel,
   HEALTH_PANELS,
+  joinOverview,
   MARKET_PANELS,
+  OVERVIEW_QUERIES,
+  type OverviewRow,
   type PanelResult,
   type PromPanel,
   runCql,
@@ -26,7 +30,8 @@ export interface ViewerDeps {
   readonly client: cassandra.Client;
   readonly log: Logger;
   readonly registry: Registry;
-  readonly config: Pick<ViewerConfig, 'windowS' | 'pollMs' | 'scrapeUrls' | 'scrapeTimeoutMs'>;
+  readonly config: Pick<ViewerConfig, 'windowS' | 'pollMs' | 'scrapeUrls' | 'scrapeTimeoutMs'> &
+    Partial<Pick<ViewerConfig, 'symbols'>>;
   readonly assets: ViewerAssets;
   readonly now?: () => number;
 }
@@ -42,6 +47,7 @@ export interface HealthItem {
 
 export interface ViewResponse {
   readonly symbol: string;
+  readonly resolution: Resolution;
   readonly fromMs: number;
   readonly toMs: number;
   readonly panels: Readonly<Record<string, PanelResult | { error: string }>>;
@@ -58,7 +64,24 @@ const ViewerErrors = defineErrors({
     message: `symbol must be 1..${MAX_SYMBOL_LENGTH} printable characters`,
     fix: 'pass ?symbol= with one of /api/symbols',
   },
+  RESOLUTION_INVALID: {
+    code: 'VIEWER_RESOLUTION_INVALID',
+    status: 400,
+    retryable: false,
+    message: `resolution must be one of ${RESOLUTIONS.join(', ')}`,
+    fix: 'pass ?resolution= with 1m, 5m, 15m, 1h or 1d',
+  },
 });
+
+export interface OverviewResponse {
+  readonly toMs: number;
+  readonly rows: readonly OverviewRow[];
+  /** Overview queries that failed (their columns are empty). */
+  readonly failed: readonly string[];
+}
+
+/** Candles the candle panels reach back at least (30 at 1h: 30 hours). */
+const CANDLE_SLOTS = 30;
 
 const validSymbol = (s: unknown): s is string =>
   typeof s === 'string' && s.length > 0 && s.length <= MAX_SYMBOL_LENGTH && /^[\x21-\x7e]+$/.test(s);
@@ -90,10 +113,13 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
     now,
   });
 
-  async function timedPanel(p: CqlPanel, symbol: string, fromMs: number, toMs: number) {
+  async function timedPanel(
+    p: { id: string; cql: string },
+    vars: { symbol: string; fromMs: number; toMs: number; resolution?: Resolution; symbols?: string[] },
+  ) {
     const end = m.viewerQueryDuration.startTimer({ panel: p.id });
     try {
-      return await runPanel(client, p, { symbol, fromMs, toMs });
+      return await runPanel(client, p as CqlPanel, vars);
     } catch (err) {
       m.viewerQueryErrors.inc({ panel: p.id });
       log.warn({ panel: p.id, err: (err as Error).message }, 'panel query failed');
@@ -152,10 +178,17 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
 
   app.get('/api/config', async () => ({ pollMs: config.pollMs, windowS: config.windowS }));
 
+  /** The configured symbols in their order (the first is the default), then every other stored one. */
+  async function symbols(): Promise<string[]> {
+    const r = await runCql(client, SYMBOL_VARIABLE.cql);
+    const configured = config.symbols ?? [];
+    const stored = r.rows.map((row) => String(row[0])).filter((s) => !configured.includes(s));
+    return [...configured, ...stored.sort()];
+  }
+
   app.get('/api/symbols', async (_req, reply) => {
     try {
-      const r = await runCql(client, SYMBOL_VARIABLE.cql);
-      return { symbols: r.rows.map((row) => String(row[0])).sort() };
+      return { symbols: await symbols() };
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'symbol query failed');
       const r = errorReply(Errors.STORE_UNAVAILABLE, 'Cassandra unavailable');
@@ -163,25 +196,68 @@ export function createViewerServer(deps: ViewerDeps): FastifyInstance {
     }
   });
 
-  app.get<{ Querystring: { symbol?: string } }>('/api/view', async (req, reply) => {
+  app.get('/api/overview', async (_req, reply) => {
+    let list: string[];
+    try {
+      list = await symbols();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'symbol query failed');
+      const r = errorReply(Errors.STORE_UNAVAILABLE, 'Cassandra unavailable');
+      return reply.code(r.status).send(r.body);
+    }
+    const toMs = now();
+    const vars = { symbol: '', symbols: list, fromMs: toMs - 3_600_000, toMs };
+    const results = await Promise.all(
+      OVERVIEW_QUERIES.map(async (q) => [q.id, list.length ? await timedPanel(q, vars) : undefined] as const),
+    );
+    const ok = Object.fromEntries(results.map(([id, r]) => [id, r && !('error' in r) ? r : undefined]));
+    const body: OverviewResponse = {
+      toMs,
+      rows: joinOverview(list, ok as Parameters<typeof joinOverview>[1], toMs),
+      failed: results.filter(([, r]) => r && 'error' in r).map(([id]) => id),
+    };
+    return body;
+  });
+
+  app.get<{ Querystring: { symbol?: string; resolution?: string } }>('/api/view', async (req, reply) => {
     const symbol = req.query.symbol;
     if (!validSymbol(symbol)) {
       const r = errorReply(ViewerErrors.SYMBOL_INVALID);
       return reply.code(r.status).send(r.body);
     }
+    const resolution = (req.query.resolution ?? '1m') as Resolution;
+    if (!RESOLUTIONS.includes(resolution)) {
+      const r = errorReply(ViewerErrors.RESOLUTION_INVALID);
+      return reply.code(r.status).send(r.body);
+    }
     const toMs = now();
     const fromMs = toMs - config.windowS * 1000;
+    // Candles reach back at least CANDLE_SLOTS candles, from the start of a bucket: a 15-minute window
+    // would hold no hour or day candle at all.
+    const candleFromMs = bucketOf(
+      Math.min(fromMs, toMs - CANDLE_SLOTS * RESOLUTION_MS[resolution]),
+      resolution,
+    );
     const results = await Promise.all(
-      (MARKET_PANELS as readonly CqlPanel[]).map(
-        async (p) => [p.id, await timedPanel(p, symbol, fromMs, toMs)] as const,
-      ),
+      (MARKET_PANELS as readonly CqlPanel[]).map(async (p) => {
+        const from = p.id === 'candles' || p.id === 'pastMinutes' ? candleFromMs : fromMs;
+        return [p.id, await timedPanel(p, { symbol, fromMs: from, toMs, resolution })] as const;
+      }),
     );
     const panels = Object.fromEntries(results);
     const snap =
       scrapeUrls.length > 0 ? (await scraper.snapshots()).cur : { atMs: toMs, byTarget: new Map() };
     const cassandraOk = results.every(([, r]) => !('error' in r));
     const alerts = watch.evaluate(snap, cassandraOk, toMs);
-    const body: ViewResponse = { symbol, fromMs, toMs, panels, health: await health(panels, toMs), alerts };
+    const body: ViewResponse = {
+      symbol,
+      resolution,
+      fromMs,
+      toMs,
+      panels,
+      health: await health(panels, toMs),
+      alerts,
+    };
     return body;
   });
 

@@ -2,21 +2,26 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type cassandra from 'cassandra-driver';
 import type { FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALERTS } from '../../alerts/catalogue.ts';
 import { minuteFinalizer } from '../../functions/minute-finalizer/handler.ts';
+import { rollupAfterMinute } from '../../functions/minute-finalizer/rollups.ts';
 import { minuteWindow } from '../../functions/minute-window/handler.ts';
 import { TRADE_WRITER_METRICS, tradeWriter } from '../../functions/trade-writer/handler.ts';
 import { createCassandraClient } from '../../shared/cassandra/client.ts';
+import { RollupStore } from '../../shared/cassandra/rollup-store.ts';
 import { toHttpBinary } from '../../shared/contract/event.ts';
 import type { Trade } from '../../shared/contract/types.ts';
 import { createFunctionHost, type FunctionHost } from '../../shared/host/server.ts';
 import { dayOf, MINUTE_MS, minuteOf } from '../../shared/market/time.ts';
 import { createRegistry, registerMetrics } from '../../shared/observability/metrics.ts';
+import { probesPlugin } from '../../shared/observability/probes.ts';
 import { createTestKeyspace, type TestKeyspace } from '../../test/cassandra.ts';
 import { repoRoot } from '../../test/fixtures.ts';
 import { allMetrics, batch, quietLog } from '../../test/market-fixtures.ts';
+import { DISPATCHER_METRICS } from '../dispatcher/kafka-source.ts';
 import { bundleAssets } from './bundle.ts';
 import { createViewerServer } from './server.ts';
 
@@ -57,10 +62,13 @@ let ks: TestKeyspace;
 let client: cassandra.Client;
 let hosts: FunctionHost[] = [];
 let viewer: FastifyInstance;
+let dispatcherMetrics: FastifyInstance;
 let browser: Browser | undefined;
 let page: Page;
 let viewerUrl: string;
 const seededAtMs = Date.now();
+/** Console errors and failed requests of every page, from the first load on (issue 13 item 6: no 404). */
+const browserProblems: string[] = [];
 
 async function listen(app: FastifyInstance): Promise<string> {
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -102,6 +110,12 @@ beforeAll(async () => {
   );
   hosts = [writer, window];
   const urls = await Promise.all(hosts.map((h) => listen(h.app)));
+  // The dispatcher's metrics as it exposes them at start (registered, nothing dead-lettered yet).
+  dispatcherMetrics = Fastify();
+  const dispatcherReg = createRegistry({ service: 'dispatcher' });
+  registerMetrics(dispatcherReg, DISPATCHER_METRICS);
+  await dispatcherMetrics.register(probesPlugin, { registry: dispatcherReg });
+  const dispatcherUrl = await listen(dispatcherMetrics);
 
   const seeds: [string, Omit<Trade, 's' | 'c'>[][]][] = [
     [
@@ -129,6 +143,10 @@ beforeAll(async () => {
     counterRetentionS: 86_400,
     metrics: allMetrics(),
     now: () => OPEN + 30_000,
+    afterMinute: rollupAfterMinute({
+      rollups: new RollupStore(ks.client),
+      requestFinalize: (s, m, o) => ks.store.requestFinalize(s, m, o),
+    }),
   });
   expect(await finalizer.run()).toMatchObject({ finalized: 8 + 4 });
 
@@ -136,7 +154,13 @@ beforeAll(async () => {
     client,
     log: quietLog,
     registry: createRegistry(),
-    config: { windowS: 900, pollMs: 500, scrapeUrls: urls.map((u) => `${u}/metrics`), scrapeTimeoutMs: 2000 },
+    config: {
+      windowS: 900,
+      pollMs: 500,
+      scrapeUrls: [...urls, dispatcherUrl].map((u) => `${u}/metrics`),
+      scrapeTimeoutMs: 2000,
+      symbols: [ETH, BTC], // configured order: ETH is the default symbol
+    },
     assets: await bundleAssets(),
   });
   viewerUrl = await listen(viewer);
@@ -153,13 +177,26 @@ beforeAll(async () => {
       '--no-first-run',
     ],
   });
-  page = await browser.newPage({ viewport: { width: 1400, height: 1100 } });
+  page = await newPage();
   await page.goto(`${viewerUrl}/?symbol=${encodeURIComponent(BTC)}`);
 });
+
+async function newPage(): Promise<Page> {
+  const p = await browser!.newPage({ viewport: { width: 1400, height: 1100 } });
+  p.on('console', (m) => {
+    if (m.type() === 'error') browserProblems.push(`console: ${m.text()}`);
+  });
+  p.on('response', (r) => {
+    if (r.status() >= 400) browserProblems.push(`HTTP ${r.status()} ${r.url()}`);
+  });
+  p.on('pageerror', (e) => browserProblems.push(`page error: ${e.message}`));
+  return p;
+}
 
 afterAll(async () => {
   await browser?.close();
   await viewer?.close();
+  await dispatcherMetrics?.close();
   for (const h of hosts) await h.close();
   await client?.shutdown();
   await ks?.drop();
@@ -184,9 +221,9 @@ async function tradeRows(symbol: string) {
   return rows.map((r) => ({ t: r.tradeTime, p: r.price, v: r.volume })).reverse();
 }
 
-async function candleRows(symbol: string) {
+async function candleRows(symbol: string, resolution = '1m') {
   const rs = await client.execute(
-    'SELECT minute, open, high, low, close, vwap, trades FROM candles_1m WHERE symbol = ?',
+    `SELECT minute, open, high, low, close, vwap, trades FROM candles_${resolution} WHERE symbol = ?`,
     [symbol],
     { prepare: true },
   );
@@ -210,17 +247,21 @@ async function liveRows(symbol: string) {
 
 // ---- what the page shows ------------------------------------------------------------------------------
 
-/** Waits (no timing assertion) until the page has drawn `symbol` at least `n` times more. */
-async function drawn(symbol: string, n = 1) {
-  const start = await page.evaluate(() =>
+/** Waits (no timing assertion) until the page has drawn `symbol` (at `resolution`) at least `n` times more. */
+async function drawn(symbol: string, n = 1, resolution = '1m', on: Page = page) {
+  const start = await on.evaluate(() =>
     Number(document.querySelector('#status')!.getAttribute('data-updates')),
   );
-  await page.waitForFunction(
-    ([s, target]) => {
+  await on.waitForFunction(
+    ([s, target, r]) => {
       const el = document.querySelector('#status') as HTMLElement;
-      return el.dataset.symbol === s && Number(el.dataset.updates) >= (target as number);
+      return (
+        el.dataset.symbol === s &&
+        el.dataset.resolution === r &&
+        Number(el.dataset.updates) >= (target as number)
+      );
     },
-    [symbol, start + n] as const,
+    [symbol, start + n, resolution] as const,
   );
 }
 
@@ -297,7 +338,7 @@ describe('viewer in headless Chromium on the real Cassandra and the real functio
     await drawn(BTC, 2); // two polls: the health strip has two scrapes to take rates from
     expect(
       await page.$$eval('#symbol option', (os) => os.map((o) => (o as HTMLOptionElement).value)),
-    ).toEqual([BTC, ETH].sort());
+    ).toEqual([ETH, BTC]); // the configured symbols, in their configured order
     const { candles } = await expectPanelsMatch(BTC);
     expect(candles).toHaveLength(8);
     expect(await data('#stats [data-panel="minuteTradeCount"]', 'value')).toBe('2');
@@ -313,9 +354,12 @@ describe('viewer in headless Chromium on the real Cassandra and the real functio
     expect(latency.map((v) => v.label)).toEqual(['p50', 'p99']);
     for (const v of latency) expect(v.value).toBeGreaterThan(0);
     expect(latency[1]!.value!).toBeGreaterThanOrEqual(latency[0]!.value!);
-    // No dispatcher is scraped here: the strip says so instead of showing a made-up 0.
-    expect((await json<V>('[data-panel="deadLetters"]', 'values'))[0]!.value).toBeNull();
-    expect(await page.textContent('[data-panel="deadLetters"] .sub')).toBe('not exposed yet');
+    // Sensible precision: at most two decimals for a rate (it showed 18.7075).
+    expect(await page.textContent('[data-panel="tradesPerSecond"] .value')).toMatch(/^[\d,]+(\.\d{1,2})?$/);
+    // The dispatcher is scraped and has dead-lettered nothing: 0, not "not exposed yet".
+    expect((await json<V>('[data-panel="deadLetters"]', 'values'))[0]!.value).toBe(0);
+    expect(await page.textContent('[data-panel="deadLetters"] .value')).toBe('0');
+    expect(await page.textContent('[data-panel="deadLetters"] .sub')).toBe('');
     const age = (await json<V>('[data-panel="lastTradeAge"]', 'values'))[0]!.value!;
     expect(age).toBeGreaterThanOrEqual((seededAtMs - (OPEN + 9_000)) / 1000);
     // The alert conditions of the cluster's PrometheusRule, one chip each (alerts/catalogue.ts).
@@ -327,7 +371,7 @@ describe('viewer in headless Chromium on the real Cassandra and the real functio
     expect(state.MarketCassandraDown).toBe('ok'); // every query answered
     expect(state.MarketProcessRestarting).toBe('ok'); // three function hosts scraped, none restarted
     expect(state.MarketKafkaDown).toBe('unknown'); // no bridge is scraped here
-    expect(state.MarketDeadLetters).toBe('unknown'); // nor a dispatcher
+    expect(state.MarketDeadLetters).toBe('ok'); // the dispatcher is scraped: none
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'viewer.png'), fullPage: true });
@@ -341,5 +385,68 @@ describe('viewer in headless Chromium on the real Cassandra and the real functio
     expect(stored.every((t) => t.p < 4000)).toBe(true);
     expect(page.url()).toContain(`symbol=${encodeURIComponent(ETH)}`);
     await page.screenshot({ path: join(ARTIFACTS, 'viewer-eth.png'), fullPage: true });
+  });
+
+  it('switches resolution: the candles and the table come from the rolled-up table', async () => {
+    await page.selectOption('#symbol', BTC);
+    for (const resolution of ['5m', '1h']) {
+      await page.selectOption('#resolution', resolution);
+      await drawn(BTC, 1, resolution);
+      expect(page.url()).toContain(`resolution=${resolution}`);
+      const stored = await candleRows(BTC, resolution); // newest first
+      expect(stored.length).toBeGreaterThan(0);
+      const drawnCandles = await json<{ candles: number[][] }>('[data-panel="candles"]', 'series');
+      expect(drawnCandles.candles).toEqual(
+        stored.map((c) => [sec(c.minute), c.open, c.high, c.low, c.close]).reverse(),
+      );
+      expect(await page.textContent('[data-panel="candles"] h2')).toBe(`Candles (${resolution}) with VWAP`);
+      const rows = await tableRows();
+      expect(rows.map((r) => [r[1], r[4], r[7]])).toEqual(
+        stored.map((c) => [money(c.open), money(c.close), String(c.trades)]),
+      );
+      // One or two candles are drawn at a readable width, not stretched over the chart.
+      if (stored.length < 30) expect(await data('[data-panel="candles"]', 'visibleBars')).toBe('30');
+    }
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-1h.png'), fullPage: true });
+    await page.selectOption('#resolution', '1m');
+    await drawn(BTC, 1, '1m');
+  });
+
+  it('opens with the first configured symbol when none is asked for', async () => {
+    const fresh = await newPage();
+    await fresh.goto(`${viewerUrl}/`);
+    await drawn(ETH, 1, '1m', fresh);
+    expect(await fresh.$eval('#symbol', (s) => (s as HTMLSelectElement).value)).toBe(ETH);
+    await fresh.close();
+  });
+
+  it('opens the overview: every symbol in one row, most turnover first, consistent with what is stored', async () => {
+    await page.click('#to-overview');
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-panel="overview"]') as HTMLElement | null;
+      return Boolean(el?.dataset.rows);
+    });
+    type Row = { symbol: string; lastPrice: number; trades1h: number; turnover1h: number; staleS: number };
+    const rows = await json<Row[]>('[data-panel="overview"]', 'rows');
+    expect(rows.map((r) => r.symbol)).toEqual([BTC, ETH]); // BTC traded far more dollars
+    for (const r of rows) {
+      const stored = await tradeRows(r.symbol); // newest first
+      expect(r.lastPrice).toBe(stored[0]!.p);
+      const hourAgo = Date.now() - 3_600_000;
+      expect(r.trades1h).toBe(stored.filter((t) => minuteOf(t.t) > hourAgo).length);
+      expect(r.staleS).toBeGreaterThan(0);
+    }
+    const cells = await page.$$eval('[data-panel="overview"] tbody tr', (trs) =>
+      trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')),
+    );
+    expect(cells.map((c) => c[0])).toEqual([BTC, ETH]);
+    expect(cells[0]![1]).toBe(money(rows[0]!.lastPrice));
+    expect(cells[0]![7]).toMatch(/ago$/);
+    expect(cells[0]![4]).toBe(rows[0]!.trades1h.toLocaleString('en-US')); // a count, no decimals
+    await page.screenshot({ path: join(ARTIFACTS, 'viewer-overview.png'), fullPage: true });
+  });
+
+  it('no page logged a console error or got an HTTP error (no 404)', () => {
+    expect(browserProblems).toEqual([]);
   });
 });

@@ -14,24 +14,43 @@ import {
   type SeriesType,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { MARKET_PANELS } from '../../../shared/panels/market-panels.ts';
+import { MARKET_PANELS, RESOLUTION_VARIABLE } from '../../../shared/panels/market-panels.ts';
+import { OVERVIEW_COLUMNS, type OverviewRow } from '../../../shared/panels/overview.ts';
 import type { CqlPanel, Unit } from '../../../shared/panels/types.ts';
 import type { AlertStatus } from '../alerts.ts';
-import type { HealthItem, ViewResponse } from '../server.ts';
+import type { HealthItem, OverviewResponse, ViewResponse } from '../server.ts';
 
 type Result = { columns: string[]; rows: (string | number | null)[][] };
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const panelById = new Map((MARKET_PANELS as readonly CqlPanel[]).map((p) => [p.id, p]));
 
+/** Significant digits a trader reads: whole numbers when large, a few decimals when small. */
+const autoDecimals = (v: number) => {
+  const a = Math.abs(v);
+  return a === 0 || a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : a >= 0.01 ? 4 : 8;
+};
+const fixed = (v: number, d: number) =>
+  v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+
+/** A duration as people say it: 850 ms, 4.2 s, 3 min 20 s, 2 h 5 min. */
+function duration(s: number): string {
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.floor(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
 function format(value: number | null | undefined, unit: Unit | string, decimals?: number): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '—';
   switch (unit) {
     case 'currencyUSD':
-      return `$${value.toLocaleString('en-US', { minimumFractionDigits: decimals ?? 2, maximumFractionDigits: decimals ?? 2 })}`;
+      return `$${fixed(value, decimals ?? (Math.abs(value) >= 1 ? 2 : 4))}`;
     case 's':
-      return value < 1 ? `${(value * 1000).toFixed(1)} ms` : `${value.toFixed(decimals ?? 1)} s`;
+      return duration(value);
+    case 'percent':
+      return `${value > 0 ? '+' : ''}${(value * 100).toFixed(2)} %`;
     default:
-      return value.toLocaleString('en-US', { maximumFractionDigits: decimals ?? 4 });
+      return fixed(value, decimals ?? autoDecimals(value));
   }
 }
 const iso = (ms: number) =>
@@ -93,13 +112,20 @@ for (const [id, cls] of LAYOUT) {
   el.title = p.description;
   el.innerHTML = `<h2></h2>${p.viz === 'table' ? '<div class="table-wrap"><table></table></div>' : '<div class="chart"></div>'}<p class="foot"></p>`;
   el.querySelector('h2')!.textContent = p.title;
+  el.dataset.title = p.title;
   $('#panels').append(el);
   const cp: ChartPanel = { el, series: {} };
   if (p.viz !== 'table') {
     const chart = createChart(el.querySelector('.chart') as HTMLElement, theme);
     cp.chart = chart;
     if (p.viz === 'line') cp.series.price = chart.addSeries(LineSeries, { color: '#73bf69', lineWidth: 2 });
-    if (p.viz === 'bars') cp.series.bars = chart.addSeries(HistogramSeries, { color: '#5794f2' });
+    if (p.viz === 'bars')
+      cp.series.bars = chart.addSeries(HistogramSeries, {
+        color: '#5794f2',
+        // Counts are whole numbers; volumes get the volume format (1.2K) rather than two fixed decimals.
+        priceFormat:
+          id === 'tradesPerMinute' ? { type: 'price', precision: 0, minMove: 1 } : { type: 'volume' },
+      });
     if (p.viz === 'candles') {
       cp.series.candles = chart.addSeries(CandlestickSeries, {});
       cp.series.vwap = chart.addSeries(LineSeries, { color: '#ff9830', lineWidth: 2, title: 'VWAP' });
@@ -193,25 +219,35 @@ function drawCandles(r: Result) {
     candles: candles.map((c) => [c.time, c.open, c.high, c.low, c.close]),
     vwap: rows.map((x) => [sec(x.minute as number), x.vwap]),
   });
+  // With a handful of candles, fitting them to the width draws slabs: show at least MIN_BARS slots instead,
+  // the candles at the right edge like any chart of a young market.
+  if (candles.length > 0 && candles.length < MIN_BARS) {
+    cp.chart?.timeScale().setVisibleLogicalRange({ from: candles.length - MIN_BARS, to: candles.length });
+    cp.el.dataset.visibleBars = String(MIN_BARS);
+  } else {
+    delete cp.el.dataset.visibleBars;
+  }
   cp.el.querySelector('.foot')!.textContent =
-    `${candles.length} closed minutes · candles, VWAP (orange) and volume`;
+    `${candles.length} ${resolution.value === '1m' ? 'closed minutes' : `candles of ${resolution.value} (closed minutes)`} · candles, VWAP (orange) and volume`;
 }
+const MIN_BARS = 30;
 
 function drawTable(r: Result) {
   const p = panelById.get('pastMinutes')!;
   const cols = p.columns.filter((c) => c.name !== 'symbol');
   const table = charts.get('pastMinutes')!.el.querySelector('table')!;
   const head = `<thead><tr>${cols.map((c) => `<th>${c.label}</th>`).join('')}</tr></thead>`;
+  const when = resolution.value === '1d' ? (ms: number) => iso(ms).slice(0, 10) : hhmm;
   const body = objects(r)
     .map(
       (row) =>
-        `<tr>${cols.map((c) => `<td>${c.name === 'minute' ? hhmm(row.minute as number) : format(row[c.name] as number, c.unit ?? 'short', c.unit === 'currencyUSD' ? 2 : undefined)}</td>`).join('')}</tr>`,
+        `<tr>${cols.map((c) => `<td>${c.name === 'minute' ? when(row.minute as number) : format(row[c.name] as number, c.unit ?? 'short', c.unit === 'currencyUSD' ? 2 : c.name === 'trades' ? 0 : undefined)}</td>`).join('')}</tr>`,
     )
     .join('');
   table.innerHTML = `${head}<tbody>${body}</tbody>`;
   charts
     .get('pastMinutes')!
-    .el.querySelector('.foot')!.textContent = `${r.rows.length} minutes, newest first`;
+    .el.querySelector('.foot')!.textContent = `${r.rows.length} candles, newest first`;
 }
 
 function drawStat(id: string, r: Result) {
@@ -233,11 +269,7 @@ function drawHealth(items: readonly HealthItem[]) {
     let el = strip.querySelector(`[data-panel="${h.id}"]`) as HTMLElement | null;
     el ??= tile(strip, h.id, h.title, '');
     const text = h.values
-      .map((v) =>
-        h.values.length > 1
-          ? `${v.label} ${format(v.value, h.unit)}`
-          : format(v.value, h.unit, h.unit === 's' ? 1 : undefined),
-      )
+      .map((v) => (h.values.length > 1 ? `${v.label} ${format(v.value, h.unit)}` : format(v.value, h.unit)))
       .join(' · ');
     el.querySelector('.value')!.textContent = text;
     el.querySelector('.sub')!.textContent = h.note ?? '';
@@ -266,6 +298,10 @@ function drawAlerts(alerts: readonly AlertStatus[]) {
 
 function draw(view: ViewResponse) {
   const failed: string[] = [];
+  for (const el of Array.from(document.querySelectorAll<HTMLElement>('#panels [data-title]'))) {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Grafana variable in a catalogue title
+    el.querySelector('h2')!.textContent = el.dataset.title!.replace('${resolution}', view.resolution);
+  }
   for (const [id, res] of Object.entries(view.panels)) {
     if ('error' in res) {
       failed.push(id);
@@ -288,24 +324,80 @@ function draw(view: ViewResponse) {
   }
   if (fitsLeft > 0) {
     fitsLeft -= 1;
-    for (const cp of charts.values()) cp.chart?.timeScale().fitContent();
+    for (const cp of charts.values()) if (!cp.el.dataset.visibleBars) cp.chart?.timeScale().fitContent();
   }
   const status = $('#status');
   status.dataset.symbol = view.symbol;
+  status.dataset.resolution = view.resolution;
   status.dataset.updates = String(Number(status.dataset.updates) + 1);
   status.classList.toggle('error', failed.length > 0);
-  status.textContent = `${failed.length ? `query failed: ${failed.join(', ')} · ` : ''}${view.symbol} · ${hhmm(view.fromMs)}–${hhmm(view.toMs)} UTC · updated ${new Date(view.toMs).toISOString().slice(11, 19)}`;
+  status.textContent = `${failed.length ? `query failed: ${failed.join(', ')} · ` : ''}${view.symbol} · ${view.resolution} · ${hhmm(view.fromMs)}–${hhmm(view.toMs)} UTC · updated ${new Date(view.toMs).toISOString().slice(11, 19)}`;
+}
+
+/** The overview table: one row per symbol in the server's order (most turnover in the last hour first). */
+function drawOverview(o: OverviewResponse) {
+  const el = $('#overview [data-panel="overview"]');
+  const head = `<thead><tr>${OVERVIEW_COLUMNS.map((c) => `<th>${c.label}</th>`).join('')}</tr></thead>`;
+  const cell = (row: OverviewRow, c: (typeof OVERVIEW_COLUMNS)[number]) => {
+    const v = row[c.key];
+    if (c.key === 'symbol')
+      return `<td><a href="?symbol=${encodeURIComponent(String(v))}">${String(v)}</a></td>`;
+    const cls =
+      c.unit === 'percent' && typeof v === 'number' && v !== 0
+        ? v > 0
+          ? 'up'
+          : 'down'
+        : c.key === 'staleS' && typeof v === 'number' && v > 60
+          ? 'stale'
+          : '';
+    const text =
+      c.key === 'staleS' && typeof v === 'number'
+        ? `${format(v, 's')} ago`
+        : format(v as number, c.unit, c.key === 'trades1h' ? 0 : undefined);
+    return `<td class="${cls}">${text}</td>`;
+  };
+  const body = o.rows.map((r) => `<tr>${OVERVIEW_COLUMNS.map((c) => cell(r, c)).join('')}</tr>`).join('');
+  el.querySelector('table')!.innerHTML = `${head}<tbody>${body}</tbody>`;
+  el.dataset.rows = JSON.stringify(o.rows);
+  el.querySelector('.foot')!.textContent =
+    `${o.rows.length} symbols · most turnover in the last hour first · changes against the close of the minute 1 h and 24 h ago${o.failed.length ? ` · query failed: ${o.failed.join(', ')}` : ''}`;
+  const status = $('#status');
+  status.dataset.symbol = '';
+  status.dataset.view = 'overview';
+  status.dataset.updates = String(Number(status.dataset.updates) + 1);
+  status.classList.toggle('error', o.failed.length > 0);
+  status.textContent = `overview · updated ${new Date(o.toMs).toISOString().slice(11, 19)} UTC`;
 }
 
 // ---- polling ------------------------------------------------------------------------------------------
 
 const select = $<HTMLSelectElement>('#symbol');
+const resolution = $<HTMLSelectElement>('#resolution');
+const params = new URLSearchParams(location.search);
+const view = params.get('view') === 'overview' ? 'overview' : 'symbol';
+document.body.dataset.view = view;
+$(view === 'overview' ? '#to-overview' : '#to-symbol').setAttribute('aria-current', 'page');
+$('#overview').hidden = view !== 'overview';
+resolution.replaceChildren(...RESOLUTION_VARIABLE.values.map((r) => new Option(r, r)));
+resolution.value = (RESOLUTION_VARIABLE.values as readonly string[]).includes(params.get('resolution') ?? '')
+  ? params.get('resolution')!
+  : RESOLUTION_VARIABLE.default;
+
+/** The page's state in the URL, so a reload or a shared link shows the same thing. */
+function syncUrl() {
+  const q = new URLSearchParams();
+  if (select.value) q.set('symbol', select.value);
+  if (resolution.value !== RESOLUTION_VARIABLE.default) q.set('resolution', resolution.value);
+  history.replaceState(null, '', `?${q}`);
+  $('#to-symbol').setAttribute('href', `?${q}`);
+}
 
 async function loadSymbols() {
   const res = await fetch('/api/symbols');
   if (!res.ok) return;
   const { symbols } = (await res.json()) as { symbols: string[] };
-  const wanted = select.value || new URLSearchParams(location.search).get('symbol') || symbols[0] || '';
+  // The server lists the configured symbols first, in their order: the first is the default.
+  const wanted = select.value || params.get('symbol') || symbols[0] || '';
   const current = Array.from(select.options, (o) => o.value);
   if (current.join('\n') !== symbols.join('\n')) {
     select.replaceChildren(...symbols.map((s) => new Option(s, s)));
@@ -315,13 +407,21 @@ async function loadSymbols() {
 
 let polls = 0;
 async function poll() {
+  if (view === 'overview') {
+    const res = await fetch('/api/overview');
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    drawOverview((await res.json()) as OverviewResponse);
+    return;
+  }
   if (polls++ % 10 === 0 || select.options.length === 0) await loadSymbols();
   const symbol = select.value;
   if (!symbol) return;
-  const res = await fetch(`/api/view?symbol=${encodeURIComponent(symbol)}`);
+  const res = await fetch(
+    `/api/view?symbol=${encodeURIComponent(symbol)}&resolution=${encodeURIComponent(resolution.value)}`,
+  );
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
-  const view = (await res.json()) as ViewResponse;
-  if (view.symbol === select.value) draw(view);
+  const v = (await res.json()) as ViewResponse;
+  if (v.symbol === select.value && v.resolution === resolution.value) draw(v);
 }
 
 const { pollMs } = (await (await fetch('/api/config')).json()) as { pollMs: number };
@@ -350,8 +450,11 @@ async function loop(): Promise<void> {
   }
   timer = setTimeout(loop, pollMs);
 }
-select.addEventListener('change', () => {
-  history.replaceState(null, '', `?symbol=${encodeURIComponent(select.value)}`);
-  void loop();
-});
+for (const el of [select, resolution]) {
+  el.addEventListener('change', () => {
+    syncUrl();
+    fitFor = ''; // refit the time axis to the new data
+    void loop();
+  });
+}
 void loop();
