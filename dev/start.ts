@@ -59,8 +59,15 @@ async function prepare(runtime: Runtime, keyspace: string, topic: string, dlq: s
   }
 }
 
+/** Restarts of the runtime's JVMs, counted from its events (only an owned runtime restarts them). */
+const jvmRestarts = new Map<string, number>();
+
 function statusBlock(runtime: Runtime, stack: Stack, live: boolean, workDir: string): string {
   const row = (name: string, where: string) => `  ${name.padEnd(18)} ${where}`;
+  const jvm = (n: 'kafka' | 'cassandra') => {
+    const r = jvmRestarts.get(n) ?? 0;
+    return r > 0 ? `  restarts: ${r}` : '';
+  };
   const restarts = (n: ServiceName) => {
     const r = stack.services.get(n)?.restarts ?? 0;
     return r > 0 ? `  restarts: ${r}` : '';
@@ -73,8 +80,8 @@ function statusBlock(runtime: Runtime, stack: Stack, live: boolean, workDir: str
     ...names
       .filter((n) => stack.services.has(n))
       .map((n) => row(n, `${stack.urls[n]}  (/healthz /readyz /metrics)${restarts(n)}`)),
-    row('kafka', runtime.kafka.brokers.join(',')),
-    row('cassandra', runtime.cassandra.contactPoints.join(',')),
+    row('kafka', `${runtime.kafka.brokers.join(',')}${jvm('kafka')}`),
+    row('cassandra', `${runtime.cassandra.contactPoints.join(',')}${jvm('cassandra')}`),
     row(
       'feed',
       !stack.services.has('replay-feed')
@@ -151,15 +158,37 @@ async function main(): Promise<number> {
   }, 500).unref();
 
   const t0 = Date.now();
-  runtime = await acquireRuntime({ log: say });
+  let up = false;
+  let printStatus = () => {};
+  runtime = await acquireRuntime({
+    log: say,
+    // Only for a runtime we start: one we reuse belongs to whoever started it.
+    onJvmEvent: (e) => {
+      if (stopping) return;
+      if (e.kind === 'exited') {
+        say(
+          `${e.service} exited (code ${e.code}); restarting in ${(e.restartInMs / 1000).toFixed(1)} s (data kept)`,
+        );
+        return;
+      }
+      jvmRestarts.set(e.service, e.restarts);
+      say(
+        `${e.service} restarted (restart ${e.restarts}, pid ${e.pid}); ready again in ${(e.readyMs / 1000).toFixed(1)} s`,
+      );
+      if (up) printStatus();
+    },
+  });
   if (stopping) return -1;
+  if (!runtime.owned)
+    say(
+      'kafka and cassandra: reusing a runtime npm start did not start; npm start will not restart them if they die',
+    );
   const dlq = deadLetterTopic(cfg.topic);
   await prepare(runtime, cfg.keyspace, cfg.topic, dlq);
   const live = Boolean(process.env.FINNHUB_TOKEN || process.env.FINNHUB_TOKEN_FILE);
   // Without a token the replay feed runs as its own process and the bridge reads it by URL like any feed.
   const feedUrl = process.env.FINNHUB_URL || (live ? FINNHUB_DEFAULT_URL : undefined);
   say('starting functions, dispatcher, bridge and viewer ...');
-  let up = false;
   const started = startStack({
     kafkaBrokers: runtime.kafka.brokers,
     cassandraContactPoints: runtime.cassandra.contactPoints,
@@ -192,13 +221,11 @@ async function main(): Promise<number> {
   stack = await started;
   if (stopping) return -1;
   up = true;
+  printStatus = () => {
+    if (runtime && stack) process.stdout.write(statusBlock(runtime, stack, live, workDir));
+  };
   say(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   process.stdout.write(statusBlock(runtime, stack, live, workDir));
-  if (runtime.unexpectedExit) {
-    void runtime.unexpectedExit.then(({ service, code }) => {
-      void stop(`${service} exited unexpectedly (code ${code})`, 1);
-    });
-  }
   return -1;
 }
 

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Backoff, type BackoffOptions } from '../../shared/retry/backoff.ts';
+import { Backoff, RESTART_BACKOFF, RESTART_STABLE_MS } from '../../shared/retry/backoff.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const guard = resolve(repoRoot, 'dev/pipeline/exit-with-parent.ts');
@@ -21,13 +21,6 @@ export interface ServiceSpec {
 export type ServiceEvent =
   | { kind: 'exited'; service: string; code: number | null; signal: string | null; restartInMs: number }
   | { kind: 'restarted'; service: string; pid: number | undefined; restarts: number };
-
-/**
- * Like Kubernetes' CrashLoopBackOff, scaled to a laptop: 1 s doubling to 30 s, and a process that stayed up
- * for `stableMs` starts over at 1 s.
- */
-export const RESTART_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000 };
-const STABLE_MS = 60_000;
 
 /**
  * One child process of the local stack, logging to `logFile`. A process that exits without being asked to
@@ -86,7 +79,7 @@ export class Service {
   }
 
   private crashed(code: number | null, signal: NodeJS.Signals | null): void {
-    if (Date.now() - this.startedAt >= STABLE_MS) this.backoff.reset();
+    if (Date.now() - this.startedAt >= RESTART_STABLE_MS) this.backoff.reset();
     const wait = this.backoff.next();
     const how = signal ? `signal ${signal}` : `code ${code}`;
     this.log.write(

@@ -1,6 +1,7 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../../shared/config/index.ts';
+import { Backoff, RESTART_BACKOFF, RESTART_STABLE_MS } from '../../shared/retry/backoff.ts';
 import { serviceArtifacts } from './artifacts.ts';
 import { inspectCache } from './cache.ts';
 import { cassandraContactPoints, LOCAL_DATA_CENTER, prepareCassandra, probeCassandra } from './cassandra.ts';
@@ -52,9 +53,20 @@ export interface RuntimeOptions {
   log?: (line: string) => void;
 }
 
+/** What an owned runtime that restarts its JVMs tells its owner: a death (and the wait) and each restart. */
+export type JvmEvent =
+  | { kind: 'exited'; service: ServiceName; code: number | null; restartInMs: number }
+  | { kind: 'restarted'; service: ServiceName; pid: number; restarts: number; readyMs: number };
+
 export interface StartOptions extends RuntimeOptions {
   /** Leave the services running after this process exits (stop them with `stopRuntime`). */
   detach?: boolean;
+  /**
+   * Restart a JVM that dies after the start (crash, SIGKILL) with the restart backoff, data kept, as the
+   * kubelet restarts a pod; `unexpectedExit` then never resolves. Not for a detached runtime. Ignored when
+   * `acquireRuntime` reuses a runtime it did not start.
+   */
+  onJvmEvent?: (e: JvmEvent) => void;
 }
 
 const defaultLog = (line: string) => process.stderr.write(`[runtime] ${line}\n`);
@@ -151,12 +163,21 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
   const started = new Map<ServiceName, SupervisedJvm>();
   const exitCodes = new Map<ServiceName, number | null>();
   let stopping = false;
+  let up = false;
+  const restartOnExit = !detach && opts.onJvmEvent !== undefined;
+  const abort = new AbortController();
+  const restarting = new Map<ServiceName, Promise<void>>();
+  const restarts = new Map<ServiceName, number>();
+  const backoffs = new Map<ServiceName, Backoff>();
+  const launchedAt = new Map<ServiceName, number>();
   let reportExit: (e: { service: ServiceName; code: number | null }) => void = () => {};
   const unexpectedExit = new Promise<{ service: ServiceName; code: number | null }>((r) => {
     reportExit = r;
   });
 
   const launch = async (service: ServiceName, args: string[]): Promise<void> => {
+    exitCodes.delete(service);
+    launchedAt.set(service, Date.now());
     const jvm = await spawnJvm({
       java: java.bin,
       args,
@@ -169,8 +190,55 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
     started.set(service, jvm);
     void jvm.exited.then((code) => {
       exitCodes.set(service, code);
-      if (!stopping) reportExit({ service, code });
+      if (stopping || started.get(service) !== jvm || restarting.has(service)) return;
+      if (up && restartOnExit) restart(service, code);
+      else reportExit({ service, code });
     });
+    // A restart that was launching when the stop began: stopServices did not see this JVM.
+    if (stopping) await terminate(jvm.pid, cfg.stopTimeoutMs);
+  };
+
+  /** Backoff, relaunch on the same data dir, wait until ready; a failed attempt backs off again. */
+  const restart = (service: ServiceName, exitCode: number | null): void => {
+    const backoff = backoffs.get(service) ?? new Backoff(RESTART_BACKOFF);
+    backoffs.set(service, backoff);
+    if (Date.now() - (launchedAt.get(service) ?? 0) >= RESTART_STABLE_MS) backoff.reset();
+    const run = async () => {
+      let code = exitCode;
+      while (!stopping) {
+        const wait = backoff.next();
+        appendFileSync(
+          paths.log(service),
+          `[runtime] ${service} exited (code ${code}); restarting in ${wait} ms (data kept)\n`,
+        );
+        opts.onJvmEvent?.({ kind: 'exited', service, code, restartInMs: wait });
+        try {
+          await sleep(wait, undefined, { signal: abort.signal });
+        } catch {
+          return; // stopping
+        }
+        try {
+          const readyMs = await (service === 'kafka' ? startKafka() : startCassandra());
+          if (stopping) return;
+          const n = (restarts.get(service) ?? 0) + 1;
+          restarts.set(service, n);
+          const pid = started.get(service)?.pid ?? 0;
+          appendFileSync(paths.log(service), `[runtime] ${service} restarted (restart ${n}, pid ${pid})\n`);
+          opts.onJvmEvent?.({ kind: 'restarted', service, pid, restarts: n, readyMs });
+          return;
+        } catch (err) {
+          if (stopping) return;
+          log(`${service} restart failed: ${err instanceof Error ? err.message : String(err)}`);
+          const jvm = started.get(service);
+          if (jvm) await terminate(jvm.pid, cfg.stopTimeoutMs);
+          code = exitCodes.get(service) ?? null;
+        }
+      }
+    };
+    restarting.set(
+      service,
+      run().finally(() => restarting.delete(service)),
+    );
   };
 
   const stopAll = async (): Promise<void> => {
@@ -192,6 +260,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
       waitingFor = otherUsers(paths);
     }
     stopping = true;
+    abort.abort();
     await Promise.all(
       [...started.entries()].map(async ([service, jvm]) => {
         const how = await terminate(jvm.pid, cfg.stopTimeoutMs);
@@ -200,6 +269,8 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
         clearState(paths, service);
       }),
     );
+    // A restart in flight ends once its JVM is gone (or terminates the one it was launching).
+    await Promise.allSettled([...restarting.values()]);
     clearState(paths);
   };
 
@@ -249,12 +320,13 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
     number,
     number,
   ];
+  up = true;
   let stopped: Promise<void> | undefined;
   return {
     ...endpoints,
     owned: true,
     timings: { fetchMs, kafkaMs, cassandraMs },
-    ...(detach ? {} : { unexpectedExit }),
+    ...(detach || restartOnExit ? {} : { unexpectedExit }),
     stop: () => {
       stopped ??= stopAll();
       return stopped;
@@ -303,7 +375,7 @@ function startingElsewhere(cfg: RuntimeConfig, paths: RuntimePaths): boolean {
  *   external        never start: use MARKET_RUNTIME_KAFKA_BROKERS + ..._CASSANDRA_CONTACT_POINTS, or a
  *                   running runtime
  */
-export async function acquireRuntime(opts: RuntimeOptions = {}): Promise<Runtime> {
+export async function acquireRuntime(opts: Omit<StartOptions, 'detach'> = {}): Promise<Runtime> {
   const { cfg, paths } = resolve(opts);
   if (cfg.mode === 'embedded') return startRuntime(opts);
   if (cfg.mode === 'external' && cfg.externalKafkaBrokers && cfg.externalCassandraContactPoints) {

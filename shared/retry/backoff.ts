@@ -43,6 +43,13 @@ export function retryAfterMs(header: string | string[] | undefined, nowMs = Date
   return Number.isFinite(t) ? Math.max(0, t - nowMs) : undefined;
 }
 
+/**
+ * How `npm start` restarts a process that died (a service or a runtime JVM), like Kubernetes' CrashLoopBackOff
+ * scaled to a laptop: 1 s doubling to 30 s; a process that stayed up for RESTART_STABLE_MS starts over at 1 s.
+ */
+export const RESTART_BACKOFF: BackoffOptions = { initialMs: 1_000, maxMs: 30_000 };
+export const RESTART_STABLE_MS = 60_000;
+
 /** How a process's dependency (Cassandra, Kafka) is retried while it starts: 250 ms doubling to 5 s. */
 export const CONNECT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 };
 
