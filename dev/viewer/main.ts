@@ -2,14 +2,13 @@
  * The local viewer process: `npx tsx dev/viewer/main.ts` (config from the environment, see README.md).
  * Bundles the page, connects to Cassandra (retried; /readyz says when it is up) and serves until SIGTERM/SIGINT.
  */
-import { createCassandraClient } from '../../shared/cassandra/client.ts';
 import { loadCassandraConfig } from '../../shared/cassandra/config.ts';
+import { openCassandraSession } from '../../shared/cassandra/session.ts';
 import { loadedSettings } from '../../shared/config/env.ts';
 import { loadOrExit } from '../../shared/host/process.ts';
 import { gracefulShutdown } from '../../shared/host/shutdown.ts';
-import { createLogger, registerSecret } from '../../shared/observability/logger.ts';
+import { createLogger } from '../../shared/observability/logger.ts';
 import { createRegistry } from '../../shared/observability/metrics.ts';
-import { connectWithRetry } from '../../shared/retry/backoff.ts';
 import { bundleAssets } from './bundle.ts';
 import { loadViewerConfig } from './config.ts';
 import { createViewerServer } from './server.ts';
@@ -19,15 +18,9 @@ const cfg = loadOrExit('viewer', () => ({
   cassandra: loadCassandraConfig(process.env),
 }));
 const log = createLogger('viewer');
-registerSecret(cfg.cassandra.password);
 const registry = createRegistry({ service: 'viewer' });
-const client = createCassandraClient(cfg.cassandra, { applicationName: 'viewer' });
-let stopping = false;
-void connectWithRetry(() => client.connect(), {
-  stopped: () => stopping,
-  onRetry: (attempt, err, waitMs) =>
-    log.warn({ attempt, waitMs, err: err.message }, 'Cassandra not reachable yet, retrying'),
-}).then((attempts) => attempts && log.info({ attempts }, 'connected to Cassandra'));
+const session = openCassandraSession(cfg.cassandra, 'viewer', log);
+const { client } = session;
 
 const app = createViewerServer({ client, log, registry, config: cfg.viewer, assets: await bundleAssets() });
 await app.listen({ port: cfg.viewer.port, host: cfg.viewer.host });
@@ -40,13 +33,7 @@ gracefulShutdown({
   log,
   graceMs: 10_000,
   steps: [
-    {
-      name: 'stop retrying',
-      run: () => {
-        stopping = true;
-      },
-    },
     { name: 'http', run: () => app.close() },
-    { name: 'cassandra', run: () => client.shutdown() },
+    { name: 'cassandra', run: () => session.close() },
   ],
 });

@@ -1,11 +1,10 @@
 import * as ff from '@google-cloud/functions-framework';
-import { createCassandraClient } from '../cassandra/client.ts';
 import { MarketStore } from '../cassandra/market-store.ts';
+import { openCassandraSession } from '../cassandra/session.ts';
 import { type Env, loadedSettings } from '../config/env.ts';
 import { CONTENT_TYPE_AVRO } from '../contract/event.ts';
-import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
-import { connectWithRetry } from '../retry/backoff.ts';
 import type { DefinedFunction } from './define.ts';
 import { loadFunctionConfig, loadOrExit } from './process.ts';
 import type { FunctionDef, HeaderMap } from './types.ts';
@@ -44,13 +43,8 @@ export function registerWithFunctionsFramework<E>(def: FunctionDef<E>, log: Logg
 export function registerDefinedFunction(def: DefinedFunction, env: Env = process.env): void {
   const cfg = loadOrExit(def.name, () => loadFunctionConfig(def, env));
   const log = createLogger(def.name);
-  registerSecret(cfg.cassandra.password);
-  const client = createCassandraClient(cfg.cassandra, { applicationName: def.name });
-  const connected = connectWithRetry(() => client.connect(), {
-    stopped: () => false,
-    onRetry: (attempt, err, waitMs) =>
-      log.warn({ attempt, waitMs, err: err.message }, 'Cassandra not reachable yet, retrying'),
-  });
+  const session = openCassandraSession(cfg.cassandra, def.name, log);
+  const { client } = session;
   const fn = cfg.build({
     store: new MarketStore(client, cfg.market),
     market: cfg.market,
@@ -61,7 +55,7 @@ export function registerDefinedFunction(def: DefinedFunction, env: Env = process
       ...fn,
       name: def.name,
       handle: async (event, ctx) => {
-        await connected;
+        await session.up;
         return fn.handle(event, ctx);
       },
     },

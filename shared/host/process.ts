@@ -1,14 +1,13 @@
 import type cassandra from 'cassandra-driver';
 import type { Registry } from 'prom-client';
-import { createCassandraClient } from '../cassandra/client.ts';
 import { type CassandraConfig, loadCassandraConfig } from '../cassandra/config.ts';
 import { MarketStore } from '../cassandra/market-store.ts';
+import { openCassandraSession } from '../cassandra/session.ts';
 import { ConfigError, type Env, loadConfig, loadedSettings, type Setting } from '../config/env.ts';
 import * as p from '../config/parsers.ts';
 import { loadMarketConfig, type MarketConfig } from '../market/config.ts';
-import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
+import { createLogger, type Logger } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
-import { connectWithRetry } from '../retry/backoff.ts';
 import type { DefinedFunction } from './define.ts';
 import { createFunctionHost } from './server.ts';
 import { gracefulShutdown } from './shutdown.ts';
@@ -69,26 +68,15 @@ export async function startFunction<E>(
   opts: StartOptions<E>,
 ): Promise<{ port: number; stop: () => Promise<void> }> {
   const log = createLogger(opts.name);
-  registerSecret(opts.cassandra.password);
   const registry = createRegistry({ service: opts.name });
-  const client = createCassandraClient(opts.cassandra, { applicationName: opts.name });
+  const session = openCassandraSession(opts.cassandra, opts.name, log);
+  const { client } = session;
   const store = new MarketStore(client, opts.market);
-  let connected = false;
-  let stopping = false;
-  void connectWithRetry(() => client.connect(), {
-    stopped: () => stopping,
-    onRetry: (attempt, err, waitMs) =>
-      log.warn({ attempt, waitMs, err: err.message }, 'Cassandra not reachable yet, retrying'),
-  }).then((attempts) => {
-    if (attempts === undefined) return;
-    connected = true;
-    log.info({ attempts }, 'connected to Cassandra');
-  });
 
   const host = createFunctionHost(opts.build({ store, client, registry, log }), {
     log,
     registry,
-    ready: () => connected,
+    ready: session.connected,
   });
   await host.app.listen({ port: opts.host.port, host: opts.host.host });
   const address = host.app.server.address();
@@ -99,14 +87,8 @@ export async function startFunction<E>(
     log,
     graceMs: opts.host.shutdownTimeoutMs,
     steps: [
-      {
-        name: 'stop retrying',
-        run: () => {
-          stopping = true;
-        },
-      },
       { name: 'http host (drains in-flight events)', run: () => host.close() },
-      { name: 'cassandra', run: () => client.shutdown() },
+      { name: 'cassandra', run: () => session.close() },
     ],
   });
   return { port, stop: async () => void (await shutdown.stop('stop')) };

@@ -25,20 +25,25 @@ const quietLog = () => ({
   flush: vi.fn((cb: () => void) => cb()),
 });
 
+/** A shutdown over a fake process whose steps record their names in `order` (or throw, when `fails`). */
+function setup(fails?: string) {
+  const proc = new FakeProcess();
+  const order: string[] = [];
+  const log = quietLog();
+  const step = (name: string) => ({
+    name,
+    run: async () => {
+      if (name === fails) throw new Error(`${name} broke`);
+      order.push(name);
+    },
+  });
+  gracefulShutdown({ process: proc, log, graceMs: 60_000, steps: [step('server'), step('client')] });
+  return { proc, order, log };
+}
+
 describe('gracefulShutdown', () => {
   it('on SIGTERM runs the steps in order, once, and exits 0', async () => {
-    const proc = new FakeProcess();
-    const order: string[] = [];
-    const log = quietLog();
-    gracefulShutdown({
-      process: proc,
-      log,
-      graceMs: 60_000,
-      steps: [
-        { name: 'server', run: async () => void order.push('server') },
-        { name: 'client', run: () => void order.push('client') },
-      ],
-    });
+    const { proc, order, log } = setup();
     proc.emit('SIGTERM');
     proc.emit('SIGINT'); // a second signal joins the first shutdown
     expect(await proc.exited).toBe(0);
@@ -49,28 +54,12 @@ describe('gracefulShutdown', () => {
   });
 
   it('a failing step is logged, the next steps still run, and the exit code is 1', async () => {
-    const proc = new FakeProcess();
-    const order: string[] = [];
-    const log = quietLog();
-    gracefulShutdown({
-      process: proc,
-      log,
-      graceMs: 60_000,
-      steps: [
-        {
-          name: 'flush',
-          run: async () => {
-            throw new Error('broker gone');
-          },
-        },
-        { name: 'close', run: () => void order.push('close') },
-      ],
-    });
+    const { proc, order, log } = setup('server');
     proc.emit('SIGINT');
     expect(await proc.exited).toBe(1);
-    expect(order).toEqual(['close']);
+    expect(order).toEqual(['client']);
     expect(log.error).toHaveBeenCalledWith(
-      expect.objectContaining({ step: 'flush' }),
+      expect.objectContaining({ step: 'server' }),
       'shutdown step failed',
     );
   });
