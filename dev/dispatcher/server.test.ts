@@ -26,6 +26,7 @@ apiVersion: sources.knative.dev/v1
 kind: KafkaSource
 metadata: { name: trades, namespace: market }
 spec:
+  bootstrapServers: [127.0.0.1:1]
   topics: [market]
   sink: { ref: { apiVersion: serving.knative.dev/v1, kind: Service, name: trade-writer } }
 `);
