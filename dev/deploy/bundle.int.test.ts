@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import cassandra from 'cassandra-driver';
 import { afterAll, expect, inject, it } from 'vitest';
 import { toHttpBinary } from '../../shared/contract/event.ts';
+import { tradeBucketOf } from '../../shared/market/time.ts';
 import { uniqueName } from '../../test/fixtures.ts';
 import { batch } from '../../test/market-fixtures.ts';
 import { bundle } from './bundle.ts';
@@ -51,10 +52,9 @@ it('schema + trade-writer bundles store a trade batch in real Cassandra', async 
     const { headers, body } = toHttpBinary(ev);
     const res = await fetch(`${base}/`, { method: 'POST', headers, body: new Uint8Array(body) });
     expect(res.status, await res.text()).toBeLessThan(300);
-    const hour = new Date(Math.floor(t / 3_600_000) * 3_600_000);
     const rows = await client.execute(
-      `SELECT price, volume FROM "${keyspace}".trades WHERE symbol = ? AND hour = ?`,
-      ['BINANCE:BTCUSDT', hour],
+      `SELECT price, volume FROM "${keyspace}".trades_10s WHERE symbol = ? AND bucket = ?`,
+      ['BINANCE:BTCUSDT', new Date(tradeBucketOf(t))],
       { prepare: true },
     );
     expect(rows.rows.map((r) => [r.price, r.volume]).sort()).toEqual([
