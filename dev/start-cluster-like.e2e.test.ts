@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort, freePortRun } from './pipeline/ports.ts';
+import { freePortRun } from './pipeline/ports.ts';
 import { alive, descendants } from './pipeline/process-tree.ts';
 import { repoRoot } from './pipeline/service.ts';
 import { SERVICE_ENTRIES, SERVICE_ORDER, type ServiceName } from './pipeline/stack.ts';
@@ -75,7 +75,7 @@ const pidOf = (name: Name) =>
 describe('npm start, like its cluster', () => {
   it('passes every setting to every process, restarts killed services, and SIGTERM leaves nothing', async () => {
     const base = await freePortRun(6);
-    const viewerPort = await freePort();
+    const viewerPort = await freePortRun(1);
     const symbols = [`TEST:${run.toUpperCase()}A`, `TEST:${run.toUpperCase()}B`];
     const settings = {
       LOCAL_PORT_BASE: String(base),

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, freePortRun } from './pipeline/ports.ts';
+import { freePortRun } from './pipeline/ports.ts';
 import { alive, descendants } from './pipeline/process-tree.ts';
 import { repoRoot } from './pipeline/service.ts';
 import { loadRuntimeConfig } from './runtime/config.ts';
@@ -80,14 +80,14 @@ describe('npm start with its own runtime', () => {
         ...process.env,
         MARKET_RUNTIME: 'embedded',
         MARKET_RUNTIME_DIR: runtimeDir,
-        MARKET_RUNTIME_KAFKA_PORT: String(await freePort()),
-        MARKET_RUNTIME_KAFKA_CONTROLLER_PORT: String(await freePort()),
-        MARKET_RUNTIME_CASSANDRA_PORT: String(await freePort()),
-        MARKET_RUNTIME_CASSANDRA_STORAGE_PORT: String(await freePort()),
+        MARKET_RUNTIME_KAFKA_PORT: String(await freePortRun(1)),
+        MARKET_RUNTIME_KAFKA_CONTROLLER_PORT: String(await freePortRun(1)),
+        MARKET_RUNTIME_CASSANDRA_PORT: String(await freePortRun(1)),
+        MARKET_RUNTIME_CASSANDRA_STORAGE_PORT: String(await freePortRun(1)),
         MARKET_RUNTIME_KAFKA_BROKERS: '',
         MARKET_RUNTIME_CASSANDRA_CONTACT_POINTS: '',
         LOCAL_PORT_BASE: String(base),
-        VIEWER_PORT: String(await freePort()),
+        VIEWER_PORT: String(await freePortRun(1)),
         LOCAL_WORK_DIR: join(home, 'local'),
         REPLAY_TRADES_PER_SECOND: '100',
         LOG_LEVEL: 'warn',

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './pipeline/ports.ts';
+import { freePort, freePortRun } from './pipeline/ports.ts';
 import { alive, descendants } from './pipeline/process-tree.ts';
 import { repoRoot } from './pipeline/service.ts';
 import { loadRuntimeConfig } from './runtime/config.ts';
@@ -28,16 +28,14 @@ async function env(): Promise<Record<string, string>> {
   const runtimeDir = join(home, 'runtime');
   mkdirSync(runtimeDir, { recursive: true });
   symlinkSync(jars, join(runtimeDir, 'jars'));
-  // Below Linux's ephemeral range (32768-60999), where freePort() and every outgoing connection take theirs:
-  // a base up there once collided with one (CI: "port 37068 (dispatcher) is already in use").
-  const base = 20_000 + Math.floor(Math.random() * 12_000);
+  const base = await freePortRun(11);
   return {
     MARKET_RUNTIME: 'embedded',
     MARKET_RUNTIME_DIR: runtimeDir,
-    MARKET_RUNTIME_KAFKA_PORT: String(await freePort()),
-    MARKET_RUNTIME_KAFKA_CONTROLLER_PORT: String(await freePort()),
-    MARKET_RUNTIME_CASSANDRA_PORT: String(await freePort()),
-    MARKET_RUNTIME_CASSANDRA_STORAGE_PORT: String(await freePort()),
+    MARKET_RUNTIME_KAFKA_PORT: String(await freePortRun(1)),
+    MARKET_RUNTIME_KAFKA_CONTROLLER_PORT: String(await freePortRun(1)),
+    MARKET_RUNTIME_CASSANDRA_PORT: String(await freePortRun(1)),
+    MARKET_RUNTIME_CASSANDRA_STORAGE_PORT: String(await freePortRun(1)),
     MARKET_RUNTIME_KAFKA_BROKERS: '',
     MARKET_RUNTIME_CASSANDRA_CONTACT_POINTS: '',
     LOCAL_PORT_BASE: String(base),
