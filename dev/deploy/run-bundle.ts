@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from './bundle.ts';
 
@@ -34,16 +33,7 @@ export function imageCommand(dockerfile = readFileSync(join(repoRoot, 'Dockerfil
   return { workdir, argv: [...entrypoint, ...cmd] };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+export { freePort } from '../pipeline/ports.ts';
 
 /** Starts a bundle the way the image does: the image's node is this node, the image's WORKDIR is the bundle dir. */
 export function startLikeImage(dir: string, env: Record<string, string>): ChildProcess {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EPHEMERAL_FIRST, freePortRun, STABLE_FIRST } from './ports.ts';
+import { EPHEMERAL_FIRST, freePort, freePortRun, STABLE_FIRST } from './ports.ts';
 
 const servers: Server[] = [];
 afterAll(async () => {
@@ -12,6 +12,12 @@ describe('freePortRun', () => {
     const base = await freePortRun(6);
     expect(base).toBeGreaterThanOrEqual(STABLE_FIRST);
     expect(base + 5).toBeLessThan(EPHEMERAL_FIRST);
+  });
+
+  it('freePort, for servers that child processes bind later, is below the ephemeral range too', async () => {
+    const port = await freePort();
+    expect(port).toBeGreaterThanOrEqual(STABLE_FIRST);
+    expect(port).toBeLessThan(EPHEMERAL_FIRST);
   });
 
   it('skips a base whose run holds a taken port', async () => {

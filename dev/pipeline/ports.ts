@@ -1,16 +1,11 @@
 import { createServer } from 'node:net';
 
-/** A port that was free a moment ago on 127.0.0.1 (the OS picks it). */
+/**
+ * A port that was free a moment ago on 127.0.0.1, for a server that a child process (a service, a JVM, a
+ * container) binds later: below the ephemeral range, like every run from freePortRun.
+ */
 export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
+  return freePortRun(1);
 }
 
 /** Fails with a one-line cause and fix when a fixed port is taken. */
