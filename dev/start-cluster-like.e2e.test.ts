@@ -15,6 +15,7 @@ import { freePortRun } from './pipeline/ports.ts';
 import { alive, descendants } from './pipeline/process-tree.ts';
 import { repoRoot } from './pipeline/service.ts';
 import { SERVICE_ENTRIES, SERVICE_ORDER, type ServiceName } from './pipeline/stack.ts';
+import { killTree } from './start-test-env.ts';
 
 type Name = ServiceName;
 const SERVICES = SERVICE_ORDER;
@@ -25,12 +26,7 @@ const workDir = mkdtempSync(join(tmpdir(), 'mp-start-settings-'));
 let child: ChildProcess | undefined;
 let output = '';
 
-afterAll(() => {
-  if (child?.pid && alive(child.pid)) {
-    for (const p of descendants(child.pid)) if (alive(p)) process.kill(p, 'SIGKILL');
-    child.kill('SIGKILL');
-  }
-});
+afterAll(() => killTree(child));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 120_000): Promise<void> {

@@ -13,18 +13,14 @@ import { freePortRun } from './pipeline/ports.ts';
 import { alive, descendants } from './pipeline/process-tree.ts';
 import { repoRoot } from './pipeline/service.ts';
 import { loadRuntimeConfig } from './runtime/config.ts';
+import { killTree, privateRuntimeEnv } from './start-test-env.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'mp-start-jvm-restart-'));
 const runtimeDir = join(home, 'runtime');
 let child: ChildProcess | undefined;
 let output = '';
 
-afterAll(() => {
-  if (child?.pid && alive(child.pid)) {
-    for (const p of descendants(child.pid)) if (alive(p)) process.kill(p, 'SIGKILL');
-    child.kill('SIGKILL');
-  }
-});
+afterAll(() => killTree(child));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 180_000): Promise<void> {
@@ -78,14 +74,7 @@ describe('npm start with its own runtime', () => {
       cwd: repoRoot,
       env: {
         ...process.env,
-        MARKET_RUNTIME: 'embedded',
-        MARKET_RUNTIME_DIR: runtimeDir,
-        MARKET_RUNTIME_KAFKA_PORT: String(await freePortRun(1)),
-        MARKET_RUNTIME_KAFKA_CONTROLLER_PORT: String(await freePortRun(1)),
-        MARKET_RUNTIME_CASSANDRA_PORT: String(await freePortRun(1)),
-        MARKET_RUNTIME_CASSANDRA_STORAGE_PORT: String(await freePortRun(1)),
-        MARKET_RUNTIME_KAFKA_BROKERS: '',
-        MARKET_RUNTIME_CASSANDRA_CONTACT_POINTS: '',
+        ...(await privateRuntimeEnv(runtimeDir)),
         LOCAL_PORT_BASE: String(base),
         VIEWER_PORT: String(await freePortRun(1)),
         LOCAL_WORK_DIR: join(home, 'local'),

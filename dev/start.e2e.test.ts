@@ -14,6 +14,7 @@ import { freePort, freePortRun } from './pipeline/ports.ts';
 import { alive, descendants } from './pipeline/process-tree.ts';
 import { repoRoot } from './pipeline/service.ts';
 import { loadRuntimeConfig } from './runtime/config.ts';
+import { privateRuntimeEnv } from './start-test-env.ts';
 
 const home = mkdtempSync(join(tmpdir(), 'mp-start-'));
 const jars = resolve(repoRoot, loadRuntimeConfig().cacheDir, 'jars');
@@ -30,14 +31,7 @@ async function env(): Promise<Record<string, string>> {
   symlinkSync(jars, join(runtimeDir, 'jars'));
   const base = await freePortRun(11);
   return {
-    MARKET_RUNTIME: 'embedded',
-    MARKET_RUNTIME_DIR: runtimeDir,
-    MARKET_RUNTIME_KAFKA_PORT: String(await freePortRun(1)),
-    MARKET_RUNTIME_KAFKA_CONTROLLER_PORT: String(await freePortRun(1)),
-    MARKET_RUNTIME_CASSANDRA_PORT: String(await freePortRun(1)),
-    MARKET_RUNTIME_CASSANDRA_STORAGE_PORT: String(await freePortRun(1)),
-    MARKET_RUNTIME_KAFKA_BROKERS: '',
-    MARKET_RUNTIME_CASSANDRA_CONTACT_POINTS: '',
+    ...(await privateRuntimeEnv(runtimeDir)),
     LOCAL_PORT_BASE: String(base),
     VIEWER_PORT: String(base + 10),
     LOCAL_WORK_DIR: join(home, 'local'),
