@@ -168,7 +168,11 @@ class Member {
         // the one-in-flight-per-partition rule; unordered mode returns from the handler at once.
         partitionsConsumedConcurrently: 64,
         onCrash: (err, restarting) =>
-          this.log.error({ err, restarting }, 'consumer crashed; Kafka records wait until it recovers'),
+          (restarting ? this.log.warn : this.log.error).call(
+            this.log,
+            { err, restarting },
+            'consumer crashed; Kafka records wait until it recovers',
+          ),
       },
       (rec, ctx) => this.onRecord(rec, ctx),
     );

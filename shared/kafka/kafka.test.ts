@@ -86,6 +86,25 @@ describe('kafkajs log lines become pino lines', () => {
   );
 });
 
+describe('a consumer crash kafkajs restarts from', () => {
+  it.each([
+    [
+      "KafkaJSProtocolError: The coordinator is loading and hence can't process requests for this group",
+      'warn',
+    ],
+    ['KafkaJSProtocolError: Not authorized to access group: Group authorization failed', 'error'],
+  ])('"Crash: %s" is logged at %s', (cause, name) => {
+    const { lines, logger } = capture();
+    pinoLogCreator(logger)()({
+      namespace: 'Consumer',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { message: `Crash: ${cause}`, timestamp: 't', logger: 'kafkajs', groupId: 'g' },
+    });
+    expect(lines[0]).toMatchObject({ level: name });
+  });
+});
+
 describe('kafka settings', () => {
   const read = (path: string) => `PEM of ${path}`;
   it.each([

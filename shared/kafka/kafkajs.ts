@@ -73,6 +73,9 @@ const RETRIABLE_ANSWERS: ReadonlySet<string> = new Set(
   kafkajsProtocolErrors.errorCodes.filter((e) => e.retriable).map((e) => e.message),
 );
 
+/** The answer behind kafkajs's "Crash: <ErrorType>: <answer>" consumer line. */
+const crashCause = (message: string): string | undefined => /^Crash: \w+: (.*)$/s.exec(message)?.[1];
+
 /** kafkajs log entries become structured pino lines: the message stays the message, the rest are fields. */
 export function pinoLogCreator(logger: Logger) {
   return () =>
@@ -81,8 +84,11 @@ export function pinoLogCreator(logger: Logger) {
       const entry = { namespace, ...fields };
       const retried =
         namespace === 'Connection' && RETRIABLE_ANSWERS.has(String((fields as { error?: unknown }).error));
-      if (level === logLevel.ERROR && !retried) logger.error(entry, message);
-      else if (level === logLevel.WARN) logger.warn(entry, message);
+      // A consumer that crashed on a retriable answer (e.g. a coordinator still loading on a fresh broker) is
+      // restarted by kafkajs itself: worth a warning, not an error line.
+      const restarted = namespace === 'Consumer' && RETRIABLE_ANSWERS.has(crashCause(message) ?? '');
+      if (level === logLevel.ERROR && !retried && !restarted) logger.error(entry, message);
+      else if (level === logLevel.WARN || restarted) logger.warn(entry, message);
       else if (level === logLevel.INFO) logger.info(entry, message);
       else logger.debug(entry, message);
     };
@@ -354,7 +360,8 @@ async function startGroupConsumer(
     resolveJoin({ memberId: payload.memberId, partitions: payload.memberAssignment });
   });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
-    logger.error(
+    (payload.restart ? logger.warn : logger.error).call(
+      logger,
       { groupId: payload.groupId, err: payload.error, restart: payload.restart },
       'consumer crashed',
     );
