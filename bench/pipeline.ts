@@ -11,7 +11,7 @@
  * counters against what the feed sent, at every rate.
  * Env: BENCH_PROFILE (flat | finnhub4 | finnhub50; default finnhub4), BENCH_RATES (default 1000,2500,5000),
  * BENCH_SECONDS per rate (default 30), BENCH_DRAIN_S most seconds to wait for a phase to drain (default
- * 180), BENCH_FLOOR=0 to skip the floor (ratios are then blank); the floor's own settings: see floor.ts.
+ * 180), BENCH_WARMUP_S / BENCH_WARMUP_RATE the unmeasured warm-up (default 120 s at the highest rate), BENCH_FLOOR=0 to skip the floor (ratios are then blank); the floor's own settings: see floor.ts.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,7 @@ import { tradeCensus } from './census.ts';
 import { startFeedProcess } from './feed-process.ts';
 import { type FloorResult, parseSweep, printFloor, runFloor } from './floor.ts';
 import { benchKeyspace } from './keyspace.ts';
+import { latencyTimeline, type Scrapes, stageQuantiles, type TimedLatency } from './latency.ts';
 import { cpuMeter, noteMachineLoad, ratio, runtimePids } from './proc-cpu.ts';
 
 const quiet = createLogger('bench', { level: 'warn' });
@@ -74,6 +75,8 @@ export async function run(
   const rates = (process.env.BENCH_RATES ?? '1000,2500,5000').split(',').map(Number);
   const seconds = Number(process.env.BENCH_SECONDS ?? 30);
   const drainS = Number(process.env.BENCH_DRAIN_S ?? 180);
+  const warmupS = Number(process.env.BENCH_WARMUP_S ?? 120);
+  const warmupRate = Number(process.env.BENCH_WARMUP_RATE ?? Math.max(...rates));
   console.log(
     `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rates.join(', ')}/s, ${seconds} s each`,
   );
@@ -162,6 +165,11 @@ export async function run(
         ]),
       );
     };
+    const scrapeAll = async (): Promise<Scrapes> => {
+      const names = ['bridge', 'dispatcher', 'trade-writer', 'minute-window'] as const;
+      const all = await Promise.all(names.map((n) => scrape(urls[n])));
+      return Object.fromEntries(names.map((n, i) => [n, all[i]!]));
+    };
     /** Waits until the functions have handled every trade sent so far and no lag is left (or the timeout). */
     const drain = async () => {
       const sent = (await feed.stats()).tradesSent ?? 0;
@@ -176,10 +184,19 @@ export async function run(
       return false;
     };
 
-    // Warm-up, not measured: JIT, connection pools, Cassandra memtables.
-    feed.setRate(rates[0] ?? 500);
-    await sleep(15_000);
+    // Warm-up, not measured: JIT, connection pools, Cassandra memtables. The JVMs' C2 compilers take a
+    // large share of the two cores for minutes after a start (Cassandra's ~15,000 compilations), so a short
+    // warm-up measures the compiler, not the pipeline a long-lived deployment runs.
+    const warmMeter = cpuMeter(pids);
+    warmMeter.start();
+    const warmSent0 = (await feed.stats()).tradesSent ?? 0;
+    feed.setRate(warmupRate);
+    await sleep(warmupS * 1000);
     feed.setRate(0);
+    const warm = warmMeter.stop(((await feed.stats()).tradesSent ?? 0) - warmSent0);
+    console.log(
+      `[bench] warm-up ${warmupS} s at ${warmupRate}/s: CPU % of a core ${JSON.stringify(Object.fromEntries(Object.entries(warm).map(([n, c]) => [n, c.percentOfCore])))}`,
+    );
     let lastDrained = await drain();
     let checked = await census(Date.now(), feedStarted - 60_000);
     const sentBefore = (await feed.stats()).tradesSent ?? 0;
@@ -193,6 +210,7 @@ export async function run(
       const phaseMeter = cpuMeter(pids);
       const costMeter = cpuMeter(pids);
       const before = await fnTrades();
+      const stages0 = await scrapeAll();
       const ev0 = await bridgeEvents();
       const sent0 = (await feed.stats()).tradesSent ?? 0;
       phaseMeter.start();
@@ -209,6 +227,7 @@ export async function run(
       const elapsedS = (t1 - t0) / 1000;
       const drained = await drain();
       const cost = costMeter.stop(sent);
+      const stages = stageQuantiles(stages0, await scrapeAll());
       const ev1 = await bridgeEvents();
       const events = ev1.events - ev0.events;
 
@@ -234,6 +253,7 @@ export async function run(
 
       // Exact receive -> row latency of the rows received in this phase.
       const lat: number[] = [];
+      const timed: TimedLatency[] = [];
       for (const symbol of profile.symbols) {
         for (let b = tradeBucketOf(t0 - 60_000); b <= t1; b += TRADE_BUCKET_MS) {
           const { rows } = await allRows(
@@ -243,7 +263,10 @@ export async function run(
             { prepare: true, fetchSize: 10_000 },
           );
           for (const r of rows) {
-            if (r.received_at) lat.push(Number(r.w) / 1000 - (r.received_at as Date).getTime());
+            if (!r.received_at) continue;
+            const at = (r.received_at as Date).getTime();
+            lat.push(Number(r.w) / 1000 - at);
+            timed.push({ at, ms: Number(r.w) / 1000 - at });
           }
         }
       }
@@ -278,6 +301,8 @@ export async function run(
             Math.round((histogramQuantile(q, windowHist) ?? Number.NaN) * 1000 * 10) / 10,
           ]),
         ),
+        stagesMs: stages,
+        rowLatencyTimeline: latencyTimeline(timed, Number(process.env.BENCH_SLOW_MS ?? 250)),
         cpuPercentOfOneCore: Object.fromEntries(
           PROCESSES.filter((n) => n in pids).map((n) => [n, busy[n]!.percentOfCore]),
         ),
@@ -299,6 +324,12 @@ export async function run(
       };
       phases.push(phase);
       console.log(`[bench] pipeline @ ${rate}/s: ${JSON.stringify(phase)}`);
+      console.log(
+        `[bench] where the latency goes @ ${rate}/s (p50 / p99 ms from the processes' histograms):`,
+      );
+      console.table(stages);
+      console.log(`[bench] slowest seconds of receive -> row @ ${rate}/s:`);
+      console.table(phase.rowLatencyTimeline.worst);
     }
   } finally {
     await stack?.stop();

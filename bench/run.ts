@@ -15,6 +15,7 @@ const PARTS: Record<string, Part> = {
   store: () => import('./store.ts'),
   floor: () => import('./floor.ts'),
   cost: () => import('./cost.ts'),
+  settings: () => import('./settings.ts'),
   pipeline: () => import('./pipeline.ts'),
   spool: () => import('./spool.ts'),
 };

@@ -45,6 +45,8 @@ export async function startPrivateCassandra(opts: {
   env?: Env;
   heapMb?: number;
   configure?: (renderedYaml: string) => string | Promise<string>;
+  /** More JVM options, after the runtime's own (a later -XX option wins). */
+  jvmArgs?: readonly string[];
   log?: (line: string) => void;
 }): Promise<PrivateCassandra> {
   const { base, log, tools, paths } = await preparePrivate('cassandra', opts);
@@ -63,6 +65,7 @@ export async function startPrivateCassandra(opts: {
     const chosen = await opts.configure(rendered);
     args = args.map((a) => (a.startsWith('-Dcassandra.config=') ? `-Dcassandra.config=file://${chosen}` : a));
   }
+  if (opts.jvmArgs?.length) args.splice(args.indexOf('-cp'), 0, ...opts.jvmArgs);
   const contactPoint = `127.0.0.1:${cfg.cassandraPort}`;
   let exitCode: number | null | undefined;
   const jvm: SupervisedJvm = await spawnJvm({
