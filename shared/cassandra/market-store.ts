@@ -123,7 +123,9 @@ export class MarketStore {
     mode: WriteMode,
     indices: readonly number[] = trades.map((_t, i) => i),
   ): Promise<void> {
-    const received = Number.isFinite(receivedAtMs) ? new Date(receivedAtMs) : null;
+    // Absent values are left unset, never bound as null: a null is a tombstone cell in every row, twice the
+    // cells to flush and compact. A redelivery writes the same absent value, so nothing is left to delete.
+    const received = Number.isFinite(receivedAtMs) ? new Date(receivedAtMs) : cassandra.types.unset;
     type Stmt = { query: string; params: unknown[] };
     const byPartition = new Map<string, Stmt[]>();
     const add = (key: string, q: Stmt) => {
@@ -146,7 +148,7 @@ export class MarketStore {
           idx,
           t.p,
           t.v,
-          t.c,
+          t.c ?? cassandra.types.unset,
           received,
           this.opts.tradeTtlS,
         ],

@@ -1,3 +1,4 @@
+import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKeyspace, type TestKeyspace } from '../../test/cassandra.ts';
 import { dayOf, hourOf, tradeBucketOf } from '../market/time.ts';
@@ -8,6 +9,25 @@ beforeAll(async () => {
   ks = await createTestKeyspace('mp_schema');
 });
 afterAll(async () => ks?.drop());
+
+/** The activity lines of a query trace (written asynchronously: read until the read's own line is there). */
+async function traceActivities(traceId: unknown): Promise<string[]> {
+  for (let i = 0; i < 50; i++) {
+    // system_traces has replication factor 2: on one node only consistency ONE can read it.
+    const rs = await ks.client.execute(
+      'SELECT activity FROM system_traces.events WHERE session_id = ?',
+      [traceId],
+      {
+        prepare: true,
+        consistency: cassandra.types.consistencies.one,
+      },
+    );
+    const lines = rs.rows.map((r) => String(r.activity));
+    if (lines.some((a) => a.includes('tombstone cells'))) return lines;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('no read activity in the trace');
+}
 
 async function schemaSnapshot(): Promise<string> {
   const tables = await ks.client.execute(
@@ -80,6 +100,22 @@ describe('CQL migrations on the real Cassandra', () => {
       new Date(tradeBucketOf(t)),
     ]);
     expect(rs.rows.map((r) => r.conditions)).toEqual([['1', '8']]);
+  });
+
+  it('writes a trade without conditions or receive time with no tombstone cell (they are left unset)', async () => {
+    // A bound null is a tombstone cell in every row: twice the cells to flush and compact, and the
+    // "Read N live rows and N tombstone cells" warnings a read of a busy bucket logged.
+    const t = Date.UTC(2026, 10, 22, 11, 30, 0, 5);
+    await ks.store.writeTrades('EVT-N', [{ s: 'X:NULL', p: 1, t, v: 1, c: null }], Number.NaN, 'batch');
+    const rs = await ks.client.execute(
+      'SELECT conditions, received_at FROM trades_10s WHERE symbol = ? AND bucket = ?',
+      ['X:NULL', new Date(tradeBucketOf(t))],
+      { prepare: true, traceQuery: true },
+    );
+    expect(rs.rows.map((r) => [r.conditions, r.received_at])).toEqual([[null, null]]);
+    const activity = await traceActivities(rs.info.traceId);
+    const read = activity.find((a) => /live rows and \d+ tombstone cells/.test(a));
+    expect(read).toMatch(/Read 1 live rows and 0 tombstone cells/);
   });
 
   it('keeps the newest trade of a second whatever order its events arrive in', async () => {
