@@ -50,8 +50,36 @@ const Q = {
 
 /** Upper bound of one `trades_10s` row as the contract limits its fields (symbol, conditions, ids). */
 export const MAX_TRADE_ROW_BYTES = 700;
-/** Rows per unlogged batch: 50 rows of at most MAX_TRADE_ROW_BYTES stay below 35 KiB. */
-const MAX_BATCH_ROWS = 50;
+/**
+ * Most estimated bytes in one unlogged batch: below Cassandra's batch_size_fail_threshold (50 KiB), with the
+ * estimate an upper bound of what Cassandra counts (the rows' mutation data size).
+ */
+export const MAX_BATCH_BYTES = 40 * 1024;
+/** A row's bytes beyond its strings: three timestamps, index, two doubles, TTL, cell and row headers. */
+const ROW_FIXED_BYTES = 200;
+const utf8 = (s: string | null) => (s === null ? 0 : Buffer.byteLength(s, 'utf8'));
+/** Upper bound of the bytes a trade row adds to a batch, from its strings (the contract bounds them). */
+export const tradeRowBytes = (t: Trade, eventId: string): number =>
+  ROW_FIXED_BYTES + utf8(t.s) + utf8(eventId) + (t.c ?? []).reduce((n, c) => n + 8 + utf8(c), 0);
+
+/** Splits statements into runs of at most `maxBytes` estimated bytes (a larger single one stays alone), in order. */
+export function chunkByBytes<T>(items: readonly T[], bytesOf: (x: T) => number, maxBytes: number): T[][] {
+  const out: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const x of items) {
+    const b = bytesOf(x);
+    if (run.length > 0 && bytes + b > maxBytes) {
+      out.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(x);
+    bytes += b;
+  }
+  if (run.length > 0) out.push(run);
+  return out;
+}
 const idem = { prepare: true, isIdempotent: true } as const;
 const counter = { prepare: true, isIdempotent: false } as const;
 const lwt = { prepare: true, serialConsistency: cassandra.types.consistencies.localSerial } as const;
@@ -126,20 +154,16 @@ export class MarketStore {
     // Absent values are left unset, never bound as null: a null is a tombstone cell in every row, twice the
     // cells to flush and compact. A redelivery writes the same absent value, so nothing is left to delete.
     const received = Number.isFinite(receivedAtMs) ? new Date(receivedAtMs) : cassandra.types.unset;
-    type Stmt = { query: string; params: unknown[] };
-    const byPartition = new Map<string, Stmt[]>();
-    const add = (key: string, q: Stmt) => {
-      const list = byPartition.get(key);
-      if (list) list.push(q);
-      else byPartition.set(key, [q]);
-    };
+    type Stmt = { query: string; params: unknown[]; bytes: number };
+    const stmts: Stmt[] = [];
     /** Per second, the trade with the largest (time, index): the one `price_seconds` keeps. */
     const last = new Map<number, { t: Trade; idx: number }>();
     for (const [k, t] of trades.entries()) {
       const idx = indices[k]!;
       const bucket = tradeBucketOf(t.t);
-      add(`t${bucket}`, {
+      stmts.push({
         query: Q.insertTrade,
+        bytes: tradeRowBytes(t, eventId),
         params: [
           t.s,
           new Date(bucket),
@@ -161,29 +185,29 @@ export class MarketStore {
       // Write time = trade time in µs plus the index: the newest trade of the second wins in any arrival
       // order (a tie goes to the larger value, also deterministic), and a redelivery rewrites the same cell.
       const at = cassandra.types.Long.fromNumber(t.t * 1000 + Math.min(idx, 999));
-      add(`s${dayOf(sec)}`, {
+      stmts.push({
         query: Q.insertSecond,
         params: [t.s, new Date(dayOf(sec)), new Date(sec), new Date(t.t), t.p, at],
+        bytes: ROW_FIXED_BYTES + utf8(t.s),
       });
     }
     if (mode === 'concurrent') {
-      await Promise.all(
-        [...byPartition.values()].flat().map((q) => this.client.execute(q.query, q.params, idem)),
-      );
+      await Promise.all(stmts.map((q) => this.client.execute(q.query, q.params, idem)));
       return;
     }
-    // Chunked below Cassandra's batch_size_fail_threshold (50 KiB): a big event must never be refused as a
-    // "Batch too large", which no retry would change.
-    const chunks = [...byPartition.values()].flatMap((qs) => {
-      const out: (typeof qs)[] = [];
-      for (let i = 0; i < qs.length; i += MAX_BATCH_ROWS) out.push(qs.slice(i, i + MAX_BATCH_ROWS));
-      return out;
-    });
+    // As few requests as fit: Cassandra's cost per request, not per row, is what a busy pipeline pays most
+    // (bench `cost`). One unlogged batch may span an event's few partitions (its 10-s buckets and its day
+    // of price_seconds); it is chunked below batch_size_fail_threshold, so a big event is never refused as
+    // a "Batch too large", which no retry would change.
+    const chunks = chunkByBytes(stmts, (q) => q.bytes, MAX_BATCH_BYTES);
     await Promise.all(
       chunks.map((qs) =>
         qs.length === 1
           ? this.client.execute(qs[0]!.query, qs[0]!.params, idem)
-          : this.client.batch(qs, { ...idem, logged: false }),
+          : this.client.batch(
+              qs.map(({ query, params }) => ({ query, params })),
+              { ...idem, logged: false },
+            ),
       ),
     );
   }

@@ -118,6 +118,21 @@ describe('CQL migrations on the real Cassandra', () => {
     expect(read).toMatch(/Read 1 live rows and 0 tombstone cells/);
   });
 
+  it('writes the largest event the contract allows (500 widest trades) without "Batch too large"', async () => {
+    const t0 = Date.UTC(2026, 10, 22, 11, 40, 0, 0);
+    const symbol = `X:${'W'.repeat(62)}`;
+    const widest = Array.from({ length: 500 }, (_x, i) => ({
+      s: symbol,
+      p: 1 + i,
+      t: t0 + i * 7,
+      v: 1,
+      c: Array.from({ length: 32 }, (_y, k) => `${k}`.padStart(16, 'C')),
+    }));
+    await ks.store.writeTrades('E'.repeat(40), widest, t0, 'batch');
+    const rows = await ks.store.minuteTrades(symbol, Date.UTC(2026, 10, 22, 11, 40, 0, 0));
+    expect(rows).toHaveLength(500);
+  });
+
   it('keeps the newest trade of a second whatever order its events arrive in', async () => {
     const sec = Date.UTC(2026, 10, 22, 12, 0, 7, 0);
     const newer = [{ s: 'X:ORDER', p: 2, t: sec + 900, v: 1, c: null }];
