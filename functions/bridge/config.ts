@@ -95,8 +95,10 @@ export const bridgeSpec = {
     env: 'BRIDGE_COALESCE_MS',
     doc: "Gather a symbol's trades from consecutive frames into one event for up to this long (0: one event per frame and symbol)",
     parse: ms(0, 1_000),
-    // 10 ms: as cheap per trade as 20 ms in the bench (docs/decisions.md) and half the added latency.
-    default: 10,
+    // 50 ms: at 5,000 trades/s half the events of 10 ms, so half the per-event work (deliveries, claims,
+    // counter batches, marks) on a saturated machine, and lower p99s at 1,000 and 5,000/s, for ~25 ms more
+    // median latency (docs/decisions.md, "Latency under load").
+    default: 50,
   }),
   coalesceMaxTrades: setting({
     env: 'BRIDGE_COALESCE_MAX_TRADES',
