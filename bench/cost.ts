@@ -19,6 +19,7 @@ import { sumsByMinute } from '../shared/market/aggregate.ts';
 import { hourOf, minuteOf } from '../shared/market/time.ts';
 import { benchKeyspace } from './keyspace.ts';
 import { cpuMeter, noteMachineLoad, runtimePids } from './proc-cpu.ts';
+import { syntheticEvents } from './synthetic.ts';
 
 const idem = { prepare: true, isIdempotent: true } as const;
 
@@ -37,19 +38,7 @@ export async function run(): Promise<Record<string, unknown>> {
       'CREATE TABLE IF NOT EXISTS mark_cells (symbol text, minute timestamp, mark timeuuid, PRIMARY KEY ((symbol), minute))',
     );
     const store = new MarketStore(client, { tradeTtlS: 3600, appliedEventTtlS: 3600 });
-    let seq = 0;
-    const event = (size: number) => {
-      const now = Date.now();
-      const n = seq++;
-      const trades: Trade[] = Array.from({ length: size }, (_x, k) => ({
-        s: `SYM${n % 4}`,
-        p: 100 + (k % 7),
-        t: now - 1000 + k,
-        v: 0.5,
-        c: ['1'],
-      }));
-      return { id: `C${n}`, trades };
-    };
+    const event = syntheticEvents('C', 1000);
     const legacyRows = async (id: string, trades: Trade[]) => {
       const rows = trades.map((t, i) => ({
         query:

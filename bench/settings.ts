@@ -18,10 +18,10 @@ import { createCassandraClient } from '../shared/cassandra/client.ts';
 import { loadCassandraConfig } from '../shared/cassandra/config.ts';
 import { MarketStore } from '../shared/cassandra/market-store.ts';
 import { migrate } from '../shared/cassandra/migrate.ts';
-import type { Trade } from '../shared/contract/types.ts';
 import { sumsByMinute } from '../shared/market/aggregate.ts';
 import { minuteOf } from '../shared/market/time.ts';
 import { cpuMeter, noteMachineLoad, pidListeningOn } from './proc-cpu.ts';
+import { syntheticEvents } from './synthetic.ts';
 
 /**
  * Per variant: cassandra.yaml overrides (appended: the last occurrence of a key wins in SnakeYAML's map) and
@@ -88,18 +88,10 @@ export async function run(): Promise<Record<string, unknown>> {
       const store = new MarketStore(client, { tradeTtlS: 3600, appliedEventTtlS: 3600 });
       const pid = pidListeningOn(node.port);
       if (pid === undefined) throw new Error(`settings: no process listens on ${node.port}`);
-      let seq = 0;
+      const event = syntheticEvents('S', 50);
       const oneEvent = async () => {
+        const { id, trades } = event(size);
         const now = Date.now();
-        const n = seq++;
-        const trades: Trade[] = Array.from({ length: size }, (_x, k) => ({
-          s: `SYM${n % 4}`,
-          p: 100 + (k % 7),
-          t: now - 50 + k,
-          v: 0.5,
-          c: ['1'],
-        }));
-        const id = `S${n}`;
         const started = performance.now();
         await Promise.all([
           (async () => {
