@@ -22,7 +22,7 @@ import { LOCAL_TOPIC_PARTITIONS, startStack } from '../dev/pipeline/stack.ts';
 import { loadProfile } from '../dev/replay-feed/profiles.ts';
 import { acquireRuntime } from '../dev/runtime/runtime.ts';
 import { histogramQuantile } from '../dev/viewer/health.ts';
-import { bucketsOf, parsePromText } from '../dev/viewer/prom-text.ts';
+import { bucketsOf, parsePromText, type Sample } from '../dev/viewer/prom-text.ts';
 import { allRows } from '../shared/cassandra/client.ts';
 import { MarketStore } from '../shared/cassandra/market-store.ts';
 import { createKafkaClient } from '../shared/kafka/index.ts';
@@ -47,11 +47,7 @@ async function scrape(url: string) {
   return parsePromText(await fetch(`${url}/metrics`).then((r) => r.text()));
 }
 
-const counter = (
-  samples: ReturnType<typeof parsePromText>,
-  name: string,
-  labels: Record<string, string> = {},
-) =>
+const counter = (samples: readonly Sample[], name: string, labels: Record<string, string> = {}) =>
   samples
     .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
     .reduce((a, s) => a + s.value, 0);
@@ -140,14 +136,13 @@ export async function run(
     const pids: Record<string, number> = { 'replay-feed': feed.pid, ...jvms };
     for (const [name, s] of stack.services) pids[name] = s.pid!;
 
-    const fnTrades = async () => {
-      const [w, c] = await Promise.all([scrape(urls['trade-writer']), scrape(urls['minute-window'])]);
-      return {
-        stored: counter(w, 'mp_function_trades_total'),
-        counted: counter(c, 'mp_function_trades_total'),
-        window: c,
-      };
-    };
+    const tradesOf = (w: Scrapes[string], c: Scrapes[string]) => ({
+      stored: counter(w, 'mp_function_trades_total'),
+      counted: counter(c, 'mp_function_trades_total'),
+      window: c,
+    });
+    const fnTrades = async () =>
+      tradesOf(...(await Promise.all([scrape(urls['trade-writer']), scrape(urls['minute-window'])])));
     /** Events (Kafka records) the bridge had acknowledged, and their trades: events/s and trades per event. */
     const bridgeEvents = async () => {
       const b = await scrape(urls.bridge);
@@ -209,8 +204,8 @@ export async function run(
     for (const rate of rates) {
       const phaseMeter = cpuMeter(pids);
       const costMeter = cpuMeter(pids);
-      const before = await fnTrades();
       const stages0 = await scrapeAll();
+      const before = tradesOf(stages0['trade-writer']!, stages0['minute-window']!);
       const ev0 = await bridgeEvents();
       const sent0 = (await feed.stats()).tradesSent ?? 0;
       phaseMeter.start();
@@ -252,7 +247,6 @@ export async function run(
       }
 
       // Exact receive -> row latency of the rows received in this phase.
-      const lat: number[] = [];
       const timed: TimedLatency[] = [];
       for (const symbol of profile.symbols) {
         for (let b = tradeBucketOf(t0 - 60_000); b <= t1; b += TRADE_BUCKET_MS) {
@@ -265,12 +259,11 @@ export async function run(
           for (const r of rows) {
             if (!r.received_at) continue;
             const at = (r.received_at as Date).getTime();
-            lat.push(Number(r.w) / 1000 - at);
             timed.push({ at, ms: Number(r.w) / 1000 - at });
           }
         }
       }
-      lat.sort((a, b) => a - b);
+      const lat = timed.map((t) => t.ms).sort((a, b) => a - b);
       const windowHist = new Map<number, number>();
       const hb = bucketsOf(before.window, 'mp_pipeline_latency_seconds', { function: 'minute-window' });
       for (const [le, c] of bucketsOf(after.window, 'mp_pipeline_latency_seconds', {

@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { Trade } from '../contract/types.ts';
+import { MAX_CONDITION_LENGTH, MAX_CONDITIONS, MAX_SYMBOL_LENGTH } from '../contract/validate.ts';
 import { pipelineError } from '../errors.ts';
 import { type Candle, fitsInt64, type ScaledSums, type TradeRow } from '../market/aggregate.ts';
 import { dayOf, hourOf, MINUTE_MS, minuteBuckets, secondOf, tradeBucketOf } from '../market/time.ts';
@@ -48,8 +49,6 @@ const Q = {
   deleteCountersBefore: 'DELETE FROM minute_live WHERE symbol = ? AND minute < ?',
 } as const;
 
-/** Upper bound of one `trades_10s` row as the contract limits its fields (symbol, conditions, ids). */
-export const MAX_TRADE_ROW_BYTES = 700;
 /**
  * Most estimated bytes in one unlogged batch: below Cassandra's batch_size_fail_threshold (50 KiB), with the
  * estimate an upper bound of what Cassandra counts (the rows' mutation data size).
@@ -61,6 +60,18 @@ const utf8 = (s: string | null) => (s === null ? 0 : Buffer.byteLength(s, 'utf8'
 /** Upper bound of the bytes a trade row adds to a batch, from its strings (the contract bounds them). */
 export const tradeRowBytes = (t: Trade, eventId: string): number =>
   ROW_FIXED_BYTES + utf8(t.s) + utf8(eventId) + (t.c ?? []).reduce((n, c) => n + 8 + utf8(c), 0);
+/** Event ids the bridge makes are 26 characters; 64 leaves room for any other producer's. */
+const EVENT_ID_BYTES = 64;
+/** The widest trade the contract accepts: longest symbol, most and longest conditions. */
+export const WIDEST_TRADE: Trade = {
+  s: 'S'.repeat(MAX_SYMBOL_LENGTH),
+  p: 1,
+  t: 0,
+  v: 1,
+  c: Array.from({ length: MAX_CONDITIONS }, () => 'C'.repeat(MAX_CONDITION_LENGTH)),
+};
+/** Upper bound of one `trades_10s` row within the contract's limits. */
+export const MAX_TRADE_ROW_BYTES = tradeRowBytes(WIDEST_TRADE, 'E'.repeat(EVENT_ID_BYTES));
 
 /** Splits statements into runs of at most `maxBytes` estimated bytes (a larger single one stays alone), in order. */
 export function chunkByBytes<T>(items: readonly T[], bytesOf: (x: T) => number, maxBytes: number): T[][] {

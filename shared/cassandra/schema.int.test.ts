@@ -2,6 +2,7 @@ import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestKeyspace, type TestKeyspace } from '../../test/cassandra.ts';
 import { dayOf, hourOf, tradeBucketOf } from '../market/time.ts';
+import { WIDEST_TRADE } from './market-store.ts';
 import { loadMigrations, MigrationError, migrate } from './migrate.ts';
 
 let ks: TestKeyspace;
@@ -120,14 +121,8 @@ describe('CQL migrations on the real Cassandra', () => {
 
   it('writes the largest event the contract allows (500 widest trades) without "Batch too large"', async () => {
     const t0 = Date.UTC(2026, 10, 22, 11, 40, 0, 0);
-    const symbol = `X:${'W'.repeat(62)}`;
-    const widest = Array.from({ length: 500 }, (_x, i) => ({
-      s: symbol,
-      p: 1 + i,
-      t: t0 + i * 7,
-      v: 1,
-      c: Array.from({ length: 32 }, (_y, k) => `${k}`.padStart(16, 'C')),
-    }));
+    const symbol = WIDEST_TRADE.s;
+    const widest = Array.from({ length: 500 }, (_x, i) => ({ ...WIDEST_TRADE, p: 1 + i, t: t0 + i * 7 }));
     await ks.store.writeTrades('E'.repeat(40), widest, t0, 'batch');
     const rows = await ks.store.minuteTrades(symbol, Date.UTC(2026, 10, 22, 11, 40, 0, 0));
     expect(rows).toHaveLength(500);

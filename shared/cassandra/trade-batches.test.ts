@@ -1,7 +1,7 @@
 import type cassandra from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
 import type { Trade } from '../contract/types.ts';
-import { chunkByBytes, MAX_BATCH_BYTES, MarketStore, tradeRowBytes } from './market-store.ts';
+import { chunkByBytes, MAX_BATCH_BYTES, MarketStore, tradeRowBytes, WIDEST_TRADE } from './market-store.ts';
 
 /** A client that records what writeTrades sends: one entry per request, with its statements. */
 function recordingClient() {
@@ -43,13 +43,7 @@ describe('writeTrades sends an event in as few requests as fit one batch', () =>
   it('the largest event the contract allows is split below the batch limit, every row sent once', async () => {
     const { client, requests } = recordingClient();
     const t0 = Date.UTC(2026, 10, 22, 10, 0, 9, 0);
-    const widest: Trade[] = Array.from({ length: 500 }, (_x, i) => ({
-      s: `X:${'S'.repeat(62)}`,
-      p: 1,
-      t: t0 + i * 5,
-      v: 1,
-      c: Array.from({ length: 32 }, () => 'C'.repeat(16)),
-    }));
+    const widest: Trade[] = Array.from({ length: 500 }, (_x, i) => ({ ...WIDEST_TRADE, t: t0 + i * 5 }));
     const id = 'E'.repeat(40);
     await store(client).writeTrades(id, widest, t0, 'batch');
     const rows = requests.flat().filter((q) => q.query.includes('trades_10s'));

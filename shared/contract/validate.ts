@@ -34,8 +34,8 @@ export const MAX_SYMBOL_LENGTH = 64;
 export const MAX_PRICE = 1e9;
 export const MAX_VOLUME = 1e10;
 export const MAX_NOTIONAL = 1e12;
-const MAX_CONDITIONS = 32;
-const MAX_CONDITION_LENGTH = 16;
+export const MAX_CONDITIONS = 32;
+export const MAX_CONDITION_LENGTH = 16;
 const PRINTABLE = /^[\x21-\x7e]+$/;
 
 export interface AcceptancePolicy {
