@@ -11,7 +11,8 @@
  * counters against what the feed sent, at every rate.
  * Env: BENCH_PROFILE (flat | finnhub4 | finnhub50; default finnhub4), BENCH_RATES (default 1000,2500,5000),
  * BENCH_SECONDS per rate (default 30), BENCH_DRAIN_S most seconds to wait for a phase to drain (default
- * 180), BENCH_WARMUP_S / BENCH_WARMUP_RATE the unmeasured warm-up (default 120 s at the highest rate), BENCH_FLOOR=0 to skip the floor (ratios are then blank); the floor's own settings: see floor.ts.
+ * 180), BENCH_WARMUP_S / BENCH_WARMUP_RATE the unmeasured warm-up (default 120 s at the highest rate),
+ * BENCH_PREROLL_S the unmeasured lead-in of every phase at its rate (default 20), BENCH_FLOOR=0 to skip the floor (ratios are then blank); the floor's own settings: see floor.ts.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,6 +74,7 @@ export async function run(
   const drainS = Number(process.env.BENCH_DRAIN_S ?? 180);
   const warmupS = Number(process.env.BENCH_WARMUP_S ?? 120);
   const warmupRate = Number(process.env.BENCH_WARMUP_RATE ?? Math.max(...rates));
+  const prerollS = Number(process.env.BENCH_PREROLL_S ?? 20);
   console.log(
     `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rates.join(', ')}/s, ${seconds} s each`,
   );
@@ -202,6 +204,11 @@ export async function run(
       );
 
     for (const rate of rates) {
+      // Unmeasured pre-roll at the phase's rate: the pipeline reaches that rate's steady state (queues,
+      // coalesced event sizes), and what the bench's own read-back just cost (the JVMs compiling read paths,
+      // a GC) is over before measuring starts.
+      feed.setRate(rate);
+      await sleep(prerollS * 1000);
       const phaseMeter = cpuMeter(pids);
       const costMeter = cpuMeter(pids);
       const stages0 = await scrapeAll();
@@ -211,7 +218,6 @@ export async function run(
       phaseMeter.start();
       costMeter.start();
       const t0 = Date.now();
-      feed.setRate(rate);
       await sleep(seconds * 1000);
       feed.setRate(0);
       const t1 = Date.now();

@@ -8,6 +8,12 @@ import { writeFromTemplate } from './templates.ts';
 
 /** SimpleSnitch puts every node in this data center. */
 export const LOCAL_DATA_CENTER = 'datacenter1';
+/**
+ * Cassandra's compaction threads, run at nice 19 by the watchdog: on a two-core machine a compaction otherwise
+ * holds a whole core for seconds and every write waits behind it; at idle priority it uses the CPU the
+ * pipeline leaves (Cassandra 3.x asked for Thread.MIN_PRIORITY here; 5.0's executors run at normal priority).
+ */
+export const CASSANDRA_IDLE_THREADS = 'CompactionExec*';
 
 export function cassandraContactPoints(cfg: RuntimeConfig): string[] {
   return [`127.0.0.1:${cfg.cassandraPort}`];

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { CASSANDRA_IDLE_THREADS } from './cassandra.ts';
+import { findJava } from './preflight.ts';
 import { isAlive, readPid, spawnJvm, terminate } from './processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'runtime-processes-'));
@@ -71,4 +73,60 @@ describe('watchdog.sh', () => {
     await exited;
     expect(isAlive(pid)).toBe(false);
   });
+});
+
+describe('watchdog.sh idle threads', () => {
+  /** nice value of each of a process's threads, by thread name. */
+  function niceByThread(pid: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        // Fields after the name: state is field 3, nice is field 19.
+        out.set(name, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+      } catch {
+        // The thread ended between listing and reading.
+      }
+    }
+    return out;
+  }
+
+  it('runs the threads matching WATCHDOG_IDLE_THREADS at nice 19 and leaves the others alone', async () => {
+    // A JVM with a thread named like Cassandra's compaction pool, started after the JVM (as pool threads are).
+    const src = join(dir, 'Pool.java');
+    writeFileSync(
+      src,
+      `public class Pool { public static void main(String[] a) throws Exception {
+        Thread.sleep(500);
+        for (String n : new String[] {"CompactionExecutor:1", "Native-Transport-Requests-1"}) {
+          Thread t = new Thread(() -> { try { Thread.sleep(300_000); } catch (InterruptedException e) {} }, n);
+          t.setDaemon(true);
+          t.start();
+        }
+        Thread.sleep(300_000);
+      } }`,
+    );
+    const jvm = await spawnJvm({
+      java: findJava({ env: process.env }).bin,
+      args: [src],
+      cwd: dir,
+      logFile: join(dir, 'idle.log'),
+      pidFile: join(dir, 'idle.pid'),
+      detached: false,
+      graceMs: 5000,
+      idleThreads: CASSANDRA_IDLE_THREADS,
+    });
+    started.push(jvm.pid);
+    let nice = niceByThread(jvm.pid);
+    for (let i = 0; i < 200 && nice.get('CompactionExecu') !== 19; i++) {
+      await sleep(100);
+      nice = niceByThread(jvm.pid);
+    }
+    expect(nice.get('CompactionExecu')).toBe(19);
+    expect(nice.get('Native-Transpor')).toBe(0);
+    expect(nice.get('java')).toBe(0);
+    jvm.supervisor.stdin?.end();
+    await gone(jvm.pid);
+  }, 30_000);
 });

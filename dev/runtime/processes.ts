@@ -111,6 +111,8 @@ export interface SpawnJvmOptions {
   /** false: the JVM dies with this Node process; true: it keeps running until stopped via its pid file. */
   detached: boolean;
   graceMs: number;
+  /** Shell pattern of thread names (/proc comm, 15 characters) the watchdog runs at nice 19. */
+  idleThreads?: string;
 }
 
 /** Starts `java args` under dev/runtime/watchdog.sh and waits until the JVM's pid is known. */
@@ -134,6 +136,7 @@ export async function spawnJvm(opts: SpawnJvmOptions): Promise<SupervisedJvm> {
       ],
       {
         cwd: opts.cwd,
+        env: opts.idleThreads ? { ...process.env, WATCHDOG_IDLE_THREADS: opts.idleThreads } : process.env,
         // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the JVMs in order.
         detached: true,
         stdio: [opts.detached ? 'ignore' : 'pipe', log, log],

@@ -4,7 +4,13 @@ import type { Env } from '../../shared/config/index.ts';
 import { Backoff, RESTART_BACKOFF, RESTART_STABLE_MS } from '../../shared/retry/backoff.ts';
 import { serviceArtifacts } from './artifacts.ts';
 import { inspectCache } from './cache.ts';
-import { cassandraContactPoints, LOCAL_DATA_CENTER, prepareCassandra, probeCassandra } from './cassandra.ts';
+import {
+  CASSANDRA_IDLE_THREADS,
+  cassandraContactPoints,
+  LOCAL_DATA_CENTER,
+  prepareCassandra,
+  probeCassandra,
+} from './cassandra.ts';
 import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
 import { RuntimeError } from './errors.ts';
 import { ensureJars } from './fetch.ts';
@@ -186,6 +192,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
       pidFile: paths.pidFile(service),
       detached: detach,
       graceMs: cfg.stopTimeoutMs,
+      idleThreads: service === 'cassandra' ? CASSANDRA_IDLE_THREADS : undefined,
     });
     started.set(service, jvm);
     void jvm.exited.then((code) => {

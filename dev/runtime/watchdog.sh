@@ -1,6 +1,8 @@
 #!/bin/sh
 # Runs one JVM so that it never outlives its owner.
 #   usage: watchdog.sh <pid-file> <grace-seconds> <watch-stdin: 1|0> <java> [args...]
+# WATCHDOG_IDLE_THREADS (optional): a shell pattern of the JVM's thread names, as /proc shows them (15
+# characters); matching threads run at nice 19, so they use CPU nothing else wants (see below).
 # With watch-stdin=1 the owner (a Node process) holds the write end of our stdin pipe; the kernel closes it
 # however the owner ends (exit, crash, SIGKILL), and EOF here makes us stop the JVM: SIGTERM, then SIGKILL
 # after the grace period. A detached runtime passes 0 and is stopped through its pid file instead.
@@ -34,6 +36,34 @@ if [ "$watch" = 1 ]; then
 fi
 exec 3<&-
 
+# Background work of the JVM that must not take a core from the request path on a small machine: Cassandra's
+# compaction holds a whole core for seconds, which on two cores shared with Kafka and the functions stalls
+# every write behind it (docs/decisions.md, "Compaction at idle priority"). Pool threads come and go, so the
+# JVM's threads are looked at every 2 s; each new match is reniced once.
+nicer=
+if [ -n "${WATCHDOG_IDLE_THREADS:-}" ]; then
+  {
+    done_tids=' '
+    while kill -0 "$jvm" 2>/dev/null; do
+      for task in /proc/"$jvm"/task/*; do
+        tid=${task##*/}
+        case $done_tids in *" $tid "*) continue ;; esac
+        name=
+        read -r name <"$task/comm" 2>/dev/null || continue
+        # shellcheck disable=SC2254 # the pattern is the point
+        case $name in
+          $WATCHDOG_IDLE_THREADS)
+            renice -n 19 -p "$tid" >/dev/null 2>&1
+            done_tids="$done_tids$tid "
+            ;;
+        esac
+      done
+      sleep 2
+    done
+  } </dev/null &
+  nicer=$!
+fi
+
 trap 'kill -TERM "$jvm" 2>/dev/null' TERM INT HUP
 status=0
 while :; do
@@ -42,4 +72,5 @@ while :; do
   kill -0 "$jvm" 2>/dev/null || break
 done
 [ -n "$watcher" ] && kill "$watcher" 2>/dev/null
+[ -n "$nicer" ] && kill "$nicer" 2>/dev/null
 exit "$status"
