@@ -3,17 +3,17 @@ import { join } from 'node:path';
 import cassandra from 'cassandra-driver';
 import type { RuntimeConfig } from './config.ts';
 import type { RuntimePaths } from './paths.ts';
-import { identityFlags } from './processes.ts';
+import { identityFlags, JIT_COMPILER_THREADS } from './processes.ts';
 import { writeFromTemplate } from './templates.ts';
 
 /** SimpleSnitch puts every node in this data center. */
 export const LOCAL_DATA_CENTER = 'datacenter1';
 /**
- * Cassandra's compaction threads, run at nice 19 by the watchdog: on a two-core machine a compaction otherwise
- * holds a whole core for seconds and every write waits behind it; at idle priority it uses the CPU the
- * pipeline leaves (Cassandra 3.x asked for Thread.MIN_PRIORITY here; 5.0's executors run at normal priority).
+ * Cassandra's background CPU, run at nice 19 by the watchdog: on a two-core machine a compaction otherwise holds
+ * a whole core for seconds and every write waits behind it (Cassandra 3.x asked for Thread.MIN_PRIORITY here;
+ * 5.0's executors run at normal priority), and so do bursts of JIT compilation (docs/decisions.md).
  */
-export const CASSANDRA_IDLE_THREADS = 'CompactionExec*';
+export const CASSANDRA_IDLE_THREADS = `CompactionExec*,${JIT_COMPILER_THREADS}`;
 
 export function cassandraContactPoints(cfg: RuntimeConfig): string[] {
   return [`127.0.0.1:${cfg.cassandraPort}`];

@@ -115,6 +115,13 @@ export interface SpawnJvmOptions {
   idleThreads?: string;
 }
 
+/**
+ * The JVM's JIT compiler threads as /proc names them. Background work at nice 19: on two cores a burst of
+ * compilation (minutes after a start, or when a new code path first runs) otherwise takes a core from the
+ * request path; at idle priority it uses what the pipeline leaves, and the code runs compiled a little later.
+ */
+export const JIT_COMPILER_THREADS = 'C1 Compiler*,C2 Compiler*';
+
 /** Starts `java args` under dev/runtime/watchdog.sh and waits until the JVM's pid is known. */
 export async function spawnJvm(opts: SpawnJvmOptions): Promise<SupervisedJvm> {
   mkdirSync(dirname(opts.logFile), { recursive: true });

@@ -17,7 +17,7 @@ import { ensureJars } from './fetch.ts';
 import { kafkaBrokers, prepareKafka, probeKafka } from './kafka.ts';
 import { type RuntimePaths, runtimePaths, type ServiceName, services } from './paths.ts';
 import { type JavaInfo, preflightPorts, preflightTools } from './preflight.ts';
-import { type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
+import { JIT_COMPILER_THREADS, type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
 import {
   clearState,
   type LiveJvm,
@@ -192,7 +192,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
       pidFile: paths.pidFile(service),
       detached: detach,
       graceMs: cfg.stopTimeoutMs,
-      idleThreads: service === 'cassandra' ? CASSANDRA_IDLE_THREADS : undefined,
+      idleThreads: service === 'cassandra' ? CASSANDRA_IDLE_THREADS : JIT_COMPILER_THREADS,
     });
     started.set(service, jvm);
     void jvm.exited.then((code) => {

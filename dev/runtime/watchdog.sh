@@ -1,8 +1,8 @@
 #!/bin/sh
 # Runs one JVM so that it never outlives its owner.
 #   usage: watchdog.sh <pid-file> <grace-seconds> <watch-stdin: 1|0> <java> [args...]
-# WATCHDOG_IDLE_THREADS (optional): a shell pattern of the JVM's thread names, as /proc shows them (15
-# characters); matching threads run at nice 19, so they use CPU nothing else wants (see below).
+# WATCHDOG_IDLE_THREADS (optional): comma-separated shell patterns of the JVM's thread names, as /proc shows
+# them (15 characters); matching threads run at nice 19, so they use CPU nothing else wants (see below).
 # With watch-stdin=1 the owner (a Node process) holds the write end of our stdin pipe; the kernel closes it
 # however the owner ends (exit, crash, SIGKILL), and EOF here makes us stop the JVM: SIGTERM, then SIGKILL
 # after the grace period. A detached runtime passes 0 and is stopped through its pid file instead.
@@ -50,13 +50,19 @@ if [ -n "${WATCHDOG_IDLE_THREADS:-}" ]; then
         case $done_tids in *" $tid "*) continue ;; esac
         name=
         read -r name <"$task/comm" 2>/dev/null || continue
-        # shellcheck disable=SC2254 # the pattern is the point
-        case $name in
-          $WATCHDOG_IDLE_THREADS)
-            renice -n 19 -p "$tid" >/dev/null 2>&1
-            done_tids="$done_tids$tid "
-            ;;
-        esac
+        rest=$WATCHDOG_IDLE_THREADS,
+        while [ -n "$rest" ]; do
+          pattern=${rest%%,*}
+          rest=${rest#*,}
+          # shellcheck disable=SC2254 # the pattern is the point
+          case $name in
+            $pattern)
+              renice -n 19 -p "$tid" >/dev/null 2>&1
+              done_tids="$done_tids$tid "
+              break
+              ;;
+          esac
+        done
       done
       sleep 2
     done
