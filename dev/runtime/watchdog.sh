@@ -38,18 +38,22 @@ exec 3<&-
 
 # Background work of the JVM that must not take a core from the request path on a small machine: Cassandra's
 # compaction holds a whole core for seconds, which on two cores shared with Kafka and the functions stalls
-# every write behind it (docs/decisions.md, "Compaction at idle priority"). Pool threads come and go, so the
-# JVM's threads are looked at every 2 s; each new match is reniced once.
+# every write behind it, and so does a burst of JIT compilation (docs/decisions.md, "Background JVM work at
+# idle priority"). Pool threads come and go (a compaction often starts on a new one), so new threads are
+# looked at every half second; each thread is looked at once it has its name.
 nicer=
 if [ -n "${WATCHDOG_IDLE_THREADS:-}" ]; then
   {
-    done_tids=' '
+    seen=' '
     while kill -0 "$jvm" 2>/dev/null; do
       for task in /proc/"$jvm"/task/*; do
         tid=${task##*/}
-        case $done_tids in *" $tid "*) continue ;; esac
+        case $seen in *" $tid "*) continue ;; esac
         name=
         read -r name <"$task/comm" 2>/dev/null || continue
+        # Until the JVM names a new thread it shows the launcher's name: look again next time.
+        [ "$name" = java ] && continue
+        seen="$seen$tid "
         rest=$WATCHDOG_IDLE_THREADS,
         while [ -n "$rest" ]; do
           pattern=${rest%%,*}
@@ -58,13 +62,12 @@ if [ -n "${WATCHDOG_IDLE_THREADS:-}" ]; then
           case $name in
             $pattern)
               renice -n 19 -p "$tid" >/dev/null 2>&1
-              done_tids="$done_tids$tid "
               break
               ;;
           esac
         done
       done
-      sleep 2
+      sleep 0.5
     done
   } </dev/null &
   nicer=$!
