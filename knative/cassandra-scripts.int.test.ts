@@ -20,6 +20,7 @@ import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type K8sObject, podContainers, renderOverlay } from '../dev/deploy/deploy.ts';
 import { type PrivateCassandra, startPrivateCassandra } from '../dev/runtime/private-cassandra.ts';
+import { MAX_BATCH_BYTES } from '../shared/cassandra/market-store.ts';
 import { repoRoot } from '../test/fixtures.ts';
 
 const tools = process.env.MARKET_TOOLS_DIR ?? join(repoRoot, '.cache', 'tools');
@@ -185,7 +186,10 @@ beforeAll(async () => {
       const configVolume = join(work, 'config');
       mkdirSync(imageConf);
       mkdirSync(configVolume);
-      const own = readFileSync(rendered, 'utf8').replace(/^(authenticator|authorizer):.*\n/gm, '');
+      // ... and the stock batch_size_warn_threshold, which the init container raises.
+      const own = readFileSync(rendered, 'utf8')
+        .replace(/^(authenticator|authorizer):.*\n/gm, '')
+        .replace(/^batch_size_warn_threshold:.*$/m, 'batch_size_warn_threshold: 5KiB');
       writeFileSync(join(imageConf, 'cassandra.yaml'), `${own}\n${stockAuth}`);
       const r = runScript(statefulSet, 'config', {
         CASSANDRA_IMAGE_CONF: imageConf,
@@ -275,6 +279,13 @@ describe('Cassandra scripts of the manifests, on Cassandra 5.0.8', () => {
       expect(await refusal(c, `TRUNCATE ${KEYSPACE}.symbols`)).toBe('Unauthorized');
     });
   }, 300_000);
+
+  it("the init container raises batch_size_warn_threshold to trade-writer's batch size", async () => {
+    const rs = await as('admin', (c) =>
+      c.execute("SELECT value FROM system_views.settings WHERE name = 'batch_size_warn_threshold'"),
+    );
+    expect(rs.first()?.get('value')).toBe(`${MAX_BATCH_BYTES / 1024}KiB`);
+  });
 
   it('a second run of the init container and the schema Job changes nothing', async () => {
     const before = await authState();
