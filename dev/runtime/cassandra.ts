@@ -10,8 +10,8 @@ import { writeFromTemplate } from './templates.ts';
 export const LOCAL_DATA_CENTER = 'datacenter1';
 /**
  * Cassandra's background CPU, run at nice 19 by the watchdog: on a two-core machine a compaction otherwise holds
- * a whole core for seconds and every write waits behind it (Cassandra 3.x asked for Thread.MIN_PRIORITY here;
- * 5.0's executors run at normal priority), and so do bursts of JIT compilation (docs/decisions.md).
+ * a whole core for seconds and every write waits behind it (5.0.8 runs its compaction executor at normal
+ * priority), and so do bursts of JIT compilation (docs/decisions.md, "Background JVM work at idle priority").
  */
 export const CASSANDRA_IDLE_THREADS = `CompactionExec*,${JIT_COMPILER_THREADS}`;
 
