@@ -18,7 +18,8 @@ const Q = {
   bumpWrites: 'UPDATE minute_live SET writes = writes + 1 WHERE symbol = ? AND minute = ?',
   addCounters:
     'UPDATE minute_live SET trades = trades + ?, volume_e8 = volume_e8 + ?, price_e8 = price_e8 + ?, notional_e6 = notional_e6 + ?, writes = writes + ? WHERE symbol = ? AND minute = ?',
-  claimEvent: 'INSERT INTO applied_events (event_id, applied_at) VALUES (?, ?) IF NOT EXISTS USING TTL ?',
+  claimEvent:
+    'INSERT INTO applied_events (event_id, applied_at, claim) VALUES (?, ?, ?) IF NOT EXISTS USING TTL ?',
   releaseEvent: 'DELETE FROM applied_events WHERE event_id = ? IF EXISTS',
   touchSymbol: 'UPDATE symbols SET last_trade_time = ?, updated_at = ? WHERE shard = 0 AND symbol = ?',
   listSymbols: 'SELECT symbol, last_trade_time FROM symbols WHERE shard = 0',
@@ -239,14 +240,20 @@ export class MarketStore {
     return rs.rows.map((r) => ({ symbol: r.symbol as string, lastTradeTime: ms(r.last_trade_time) }));
   }
 
-  /** Claims an event for counting; false when it was counted before (a redelivery). */
-  async claimEvent(eventId: string): Promise<boolean> {
+  /**
+   * Claims an event for counting; false when another delivery claimed it (a redelivery). The claim holds a
+   * token of this call: Cassandra may re-run a conditional insert after contention and answer "not applied"
+   * with the row its own first round wrote, which is this call's claim, not another delivery's.
+   */
+  async claimEvent(eventId: string, token = cassandra.types.Uuid.random()): Promise<boolean> {
     const rs = await this.client.execute(
       Q.claimEvent,
-      [eventId, new Date(), this.opts.appliedEventTtlS],
+      [eventId, new Date(), token, this.opts.appliedEventTtlS],
       lwt,
     );
-    return rs.wasApplied();
+    if (rs.wasApplied()) return true;
+    const holder = rs.first()?.get('claim') as cassandra.types.Uuid | null | undefined;
+    return holder?.equals(token) ?? false;
   }
 
   async releaseEvent(eventId: string): Promise<void> {

@@ -68,6 +68,17 @@ describe('CQL migrations on the real Cassandra', () => {
     ).rejects.toBeInstanceOf(MigrationError);
   });
 
+  it("claims an event once per delivery: a re-run of the same claim is its own, another delivery's is not", async () => {
+    const token = cassandra.types.Uuid.random();
+    expect(await ks.store.claimEvent('CLAIM1', token)).toBe(true);
+    // What Cassandra's own re-run of the conditional insert finds: the row of its first round.
+    expect(await ks.store.claimEvent('CLAIM1', token)).toBe(true);
+    // A redelivery is another call, with another token.
+    expect(await ks.store.claimEvent('CLAIM1')).toBe(false);
+    await ks.store.releaseEvent('CLAIM1');
+    expect(await ks.store.claimEvent('CLAIM1')).toBe(true);
+  });
+
   it('stores a trade once however often it is written, and keeps same-millisecond trades apart', async () => {
     const t = Date.UTC(2026, 10, 22, 10, 0, 0, 123);
     const trades = [
