@@ -12,7 +12,8 @@
  * Env: BENCH_PROFILE (flat | finnhub4 | finnhub50; default finnhub4), BENCH_RATES (default 1000,2500,5000),
  * BENCH_SECONDS per rate (default 30), BENCH_DRAIN_S most seconds to wait for a phase to drain (default
  * 180), BENCH_WARMUP_S / BENCH_WARMUP_RATE the unmeasured warm-up (default 120 s at the highest rate),
- * BENCH_PREROLL_S the unmeasured lead-in of every phase at its rate (default 20), BENCH_FLOOR=0 to skip the floor (ratios are then blank); the floor's own settings: see floor.ts.
+ * BENCH_PREROLL_S the unmeasured lead-in of every phase at its rate (default 20), BENCH_FLOOR=0 to skip the
+ * floor (ratios are then blank); the floor's own settings: see floor.ts.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

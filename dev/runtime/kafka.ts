@@ -6,8 +6,11 @@ import { createKafkaClient } from '../../shared/kafka/index.ts';
 import type { RuntimeConfig } from './config.ts';
 import { RuntimeError } from './errors.ts';
 import type { RuntimePaths } from './paths.ts';
-import { identityFlags } from './processes.ts';
+import { identityFlags, JIT_COMPILER_THREADS } from './processes.ts';
 import { writeFromTemplate } from './templates.ts';
+
+/** Kafka's background CPU, run at nice 19 by the watchdog: its JIT compilers (see JIT_COMPILER_THREADS). */
+export const KAFKA_IDLE_THREADS = JIT_COMPILER_THREADS;
 
 export function kafkaBrokers(cfg: RuntimeConfig): string[] {
   return [`127.0.0.1:${cfg.kafkaPort}`];

@@ -14,10 +14,10 @@ import {
 import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
 import { RuntimeError } from './errors.ts';
 import { ensureJars } from './fetch.ts';
-import { kafkaBrokers, prepareKafka, probeKafka } from './kafka.ts';
+import { KAFKA_IDLE_THREADS, kafkaBrokers, prepareKafka, probeKafka } from './kafka.ts';
 import { type RuntimePaths, runtimePaths, type ServiceName, services } from './paths.ts';
 import { type JavaInfo, preflightPorts, preflightTools } from './preflight.ts';
-import { JIT_COMPILER_THREADS, type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
+import { type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
 import {
   clearState,
   type LiveJvm,
@@ -33,6 +33,12 @@ import {
 import { waitReady } from './wait.ts';
 
 export type { RuntimeEndpoints } from './state.ts';
+
+/** Each service's background threads the watchdog runs at nice 19. */
+const IDLE_THREADS: Record<ServiceName, string> = {
+  kafka: KAFKA_IDLE_THREADS,
+  cassandra: CASSANDRA_IDLE_THREADS,
+};
 
 export interface RuntimeTimings {
   /** Time spent fetching jars with Maven (0 when the cache was complete). */
@@ -192,7 +198,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
       pidFile: paths.pidFile(service),
       detached: detach,
       graceMs: cfg.stopTimeoutMs,
-      idleThreads: service === 'cassandra' ? CASSANDRA_IDLE_THREADS : JIT_COMPILER_THREADS,
+      idleThreads: IDLE_THREADS[service],
     });
     started.set(service, jvm);
     void jvm.exited.then((code) => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { MAX_BATCH_BYTES } from '../../shared/cassandra/market-store.ts';
 import { renderTemplate, writeFromTemplate } from './templates.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'runtime-templates-'));
@@ -67,6 +68,8 @@ describe('shipped templates', () => {
       rpc_address: '127.0.0.1',
       endpoint_snitch: 'SimpleSnitch',
       data_file_directories: ['/c/data'],
+      // trade-writer's batches are this size by design: a lower threshold logs a warning per batch.
+      batch_size_warn_threshold: `${MAX_BATCH_BYTES / 1024}KiB`,
       commitlog_directory: '/c/commitlog',
       seed_provider: [{ parameters: [{ seeds: '127.0.0.1:27000' }] }],
     });
