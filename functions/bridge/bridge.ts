@@ -7,7 +7,7 @@ import { Delivery, type RecordSink } from './delivery.ts';
 import { BridgeErrors } from './errors.ts';
 import { FeedClient, type FeedEvent } from './feed-client.ts';
 import { type ParsedFrame, splitBySymbol } from './frame.ts';
-import { type OutRecord, recordBytes } from './record.ts';
+import { nowMs, type OutRecord, recordBytes } from './record.ts';
 import { DiskSpool } from './spool.ts';
 
 export const BRIDGE_METRIC_KEYS = [
@@ -269,7 +269,7 @@ export class Bridge {
     on(m.bridgeSpoolBytes, () => m.bridgeSpoolBytes.set(this.spool.bytes));
     on(m.bridgeSocketOpen, () => m.bridgeSocketOpen.set(this.feed.isOpen ? 1 : 0));
     on(m.bridgeLastTradeAge, () => {
-      const now = performance.timeOrigin + performance.now();
+      const now = nowMs();
       for (const [symbol, at] of this.lastTrade)
         m.bridgeLastTradeAge.set({ symbol }, Math.max(0, now - at) / 1000);
     });

@@ -26,5 +26,16 @@ export function recordBytes(r: OutRecord): number {
 /** A v2 record batch's own header. */
 export const RECORD_BATCH_OVERHEAD = 61;
 
-/** Wall-clock now with sub-millisecond resolution (for receive→ack latency). */
-export const nowMs = (): number => performance.timeOrigin + performance.now();
+/**
+ * Wall-clock now in Unix ms, for stamps that other processes compare with their own clocks: the receive time
+ * (`ce_receivedms`, the `received_at` column, every receive → row and receive → counter latency). It follows
+ * `Date.now()`, so a step of the system clock (NTP, a VM resumed from a snapshot) moves it as it moves every
+ * other process's clock. `performance.timeOrigin + performance.now()` alone stays on the anchor taken at the
+ * process's start: after one such step it ran 470 ms behind the functions' clocks until the bridge restarted.
+ * The monotonic clock only adds the sub-millisecond part, while the two agree.
+ */
+export const nowMs = (): number => {
+  const wall = Date.now();
+  const fine = performance.timeOrigin + performance.now();
+  return fine >= wall && fine < wall + 1 ? fine : wall;
+};
