@@ -49,8 +49,12 @@ export interface FloorResult {
   settings: FloorRow[];
   /** The best setting: the floor. */
   best: FloorRow;
-  /** Trades written over the whole sweep and what the live counters hold: equal, or the floor is void. */
-  check: { written: number; counted: number; ok: boolean };
+  /**
+   * Trades written over the whole sweep and what the live counters hold: equal, or the floor is void. Every
+   * event id is new, so minute-window must have found no duplicate and no late trade; when the counters do not
+   * match, these say whether the claim refused an event or the counter writes themselves lost it.
+   */
+  check: { written: number; counted: number; ok: boolean; duplicateEvents: number; lateTrades: number };
 }
 
 /** `"3x64,25x16"` → settings; throws on anything else. */
@@ -109,11 +113,8 @@ export async function runFloor(opts: {
     ...window,
     metrics: registerMetrics(registry, TRADE_WRITER_METRICS),
   });
-  const counter = minuteWindow({
-    store,
-    ...window,
-    metrics: registerMetrics(registry, ['lateTrades', 'windowDuplicates', 'replayedEvents']),
-  });
+  const windowMetrics = registerMetrics(registry, ['lateTrades', 'windowDuplicates', 'replayedEvents']);
+  const counter = minuteWindow({ store, ...window, metrics: windowMetrics });
   const next = eventSource(opts.profile, 7);
   const runId = Date.now().toString(36);
   const startedAt = Date.now();
@@ -198,10 +199,18 @@ export async function runFloor(opts: {
       counted += Number(r.trades);
     }
   }
-  const check = { written, counted, ok: written === counted };
+  const total = async (m: { get(): Promise<{ values: { value: number }[] }> }) =>
+    (await m.get()).values.reduce((a, v) => a + v.value, 0);
+  const check = {
+    written,
+    counted,
+    ok: written === counted,
+    duplicateEvents: await total(windowMetrics.windowDuplicates),
+    lateTrades: await total(windowMetrics.lateTrades),
+  };
   if (!check.ok) {
     log(
-      `\n[bench] !!! FLOOR COUNT MISMATCH: wrote ${written} trades, the live counters hold ${counted} (${counted - written}) !!!\n`,
+      `\n[bench] !!! FLOOR COUNT MISMATCH: wrote ${written} trades, the live counters hold ${counted} (${counted - written}); minute-window refused ${check.duplicateEvents} events as duplicates and ${check.lateTrades} trades as late !!!\n`,
     );
   }
   const best = rows.reduce((a, b) => (b.tradesPerS > a.tradesPerS ? b : a));
