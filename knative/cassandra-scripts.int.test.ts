@@ -186,10 +186,11 @@ beforeAll(async () => {
       const configVolume = join(work, 'config');
       mkdirSync(imageConf);
       mkdirSync(configVolume);
-      // ... and the stock batch_size_warn_threshold, which the init container raises.
+      // ... and the stock batch_size_warn_threshold and memtable_allocation_type, which the init container sets.
       const own = readFileSync(rendered, 'utf8')
         .replace(/^(authenticator|authorizer):.*\n/gm, '')
-        .replace(/^batch_size_warn_threshold:.*$/m, 'batch_size_warn_threshold: 5KiB');
+        .replace(/^batch_size_warn_threshold:.*$/m, 'batch_size_warn_threshold: 5KiB')
+        .replace(/^memtable_allocation_type:.*$/m, 'memtable_allocation_type: heap_buffers');
       writeFileSync(join(imageConf, 'cassandra.yaml'), `${own}\n${stockAuth}`);
       const r = runScript(statefulSet, 'config', {
         CASSANDRA_IMAGE_CONF: imageConf,
@@ -285,6 +286,13 @@ describe('Cassandra scripts of the manifests, on Cassandra 5.0.8', () => {
       c.execute("SELECT value FROM system_views.settings WHERE name = 'batch_size_warn_threshold'"),
     );
     expect(rs.first()?.get('value')).toBe(`${MAX_BATCH_BYTES / 1024}KiB`);
+  });
+
+  it('the init container puts memtable cells off the heap', async () => {
+    const rs = await as('admin', (c) =>
+      c.execute("SELECT value FROM system_views.settings WHERE name = 'memtable_allocation_type'"),
+    );
+    expect(rs.first()?.get('value')).toBe('offheap_objects');
   });
 
   it('a second run of the init container and the schema Job changes nothing', async () => {

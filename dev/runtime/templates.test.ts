@@ -70,6 +70,8 @@ describe('shipped templates', () => {
       data_file_directories: ['/c/data'],
       // trade-writer's batches are this size by design: a lower threshold logs a warning per batch.
       batch_size_warn_threshold: `${MAX_BATCH_BYTES / 1024}KiB`,
+      // As the cluster's init container sets it (knative/cassandra-scripts.int.test.ts): one measured setting.
+      memtable_allocation_type: 'offheap_objects',
       commitlog_directory: '/c/commitlog',
       seed_provider: [{ parameters: [{ seeds: '127.0.0.1:27000' }] }],
     });
