@@ -56,6 +56,20 @@ describe('CQL migrations on the real Cassandra', () => {
     expect(before).toContain('TimeWindowCompactionStrategy');
   });
 
+  it('trades_10s merges 32 sstables at a time inside its TWCS day window (migration 006)', async () => {
+    const rs = await ks.client.execute(
+      'SELECT compaction FROM system_schema.tables WHERE keyspace_name = ? AND table_name = ?',
+      [ks.keyspace, 'trades_10s'],
+    );
+    expect(rs.first()?.get('compaction')).toMatchObject({
+      class: 'org.apache.cassandra.db.compaction.TimeWindowCompactionStrategy',
+      compaction_window_unit: 'DAYS',
+      compaction_window_size: '1',
+      min_threshold: '32',
+      max_threshold: '32',
+    });
+  });
+
   it('refuses an applied migration whose file changed', async () => {
     const [first, ...rest] = loadMigrations();
     const tampered = { ...first!, checksum: 'deadbeefdeadbeef' };
