@@ -37,6 +37,7 @@ import { type FloorResult, parseSweep, printFloor, runFloor } from './floor.ts';
 import { benchKeyspace } from './keyspace.ts';
 import { latencyTimeline, type Scrapes, stageQuantiles, type TimedLatency } from './latency.ts';
 import { cpuMeter, noteMachineLoad, ratio, runtimePids } from './proc-cpu.ts';
+import { KEPT_UP_SHARE, keptUp, type PhaseRates, sustainedRate } from './sustained.ts';
 
 const quiet = createLogger('bench', { level: 'warn' });
 
@@ -339,8 +340,14 @@ export async function run(
     await drop();
     if (runtime.owned) await runtime.stop();
   }
+  const sustained = sustainedRate(phases as unknown as PhaseRates[], floor?.best.tradesPerS);
   printPipeline(profile.name, floor, phases);
-  return { profile: profile.name, seconds, floor, phases };
+  console.log(
+    `[bench] sustained: the highest offered rate kept up with (stored and counted ≥ ${KEPT_UP_SHARE * 100} % of sent, drained, exact) is ${sustained.tradesPerS.toLocaleString('en')} trades/s` +
+      (sustained.ofFloor === undefined ? '' : ` = ${sustained.ofFloor} of the floor`) +
+      (sustained.fellBehindAt.length > 0 ? `; fell behind at ${sustained.fellBehindAt.join(', ')}/s` : ''),
+  );
+  return { profile: profile.name, seconds, floor, phases, sustained };
 }
 
 const r0 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : Math.round(x));
@@ -364,6 +371,7 @@ function printPipeline(profile: string, floor: FloorResult | undefined, phases: 
         'trades/event': p.tradesPerEvent,
         'stored/floor': v?.stored ?? '',
         'counted/floor': v?.counted ?? '',
+        'kept up': keptUp(p as unknown as PhaseRates) ? 'yes' : 'NO',
         'row p50 ms': r0(r.p50),
         'row p99 ms': r0(r.p99),
         'counter p50 ms': r0(c.p50),

@@ -1,0 +1,43 @@
+/**
+ * Which phases of a pipeline run kept up with their offered rate, and the highest such rate as a share of the
+ * floor: the issue's "sustained rate". A phase kept up when the functions stored and counted at least
+ * `KEPT_UP_SHARE` of what the feed sent during it (so the backlog grew by at most 2 % of the phase's trades,
+ * e.g. 1.2 s of a 60 s phase), it drained afterwards, and its census was exact.
+ */
+export const KEPT_UP_SHARE = 0.98;
+
+export interface PhaseRates {
+  readonly offeredTradesPerS: number;
+  readonly sentTradesPerS: number;
+  readonly storedTradesPerS: number;
+  readonly countedTradesPerS: number;
+  readonly drained: boolean;
+  readonly exact: { readonly ok: boolean };
+}
+
+export function keptUp(p: PhaseRates): boolean {
+  const need = KEPT_UP_SHARE * p.sentTradesPerS;
+  return p.drained && p.exact.ok && p.storedTradesPerS >= need && p.countedTradesPerS >= need;
+}
+
+export interface Sustained {
+  /** Highest offered rate a phase kept up with; 0 when none did. */
+  readonly tradesPerS: number;
+  /** That rate over the floor's, two decimals; undefined without a floor. */
+  readonly ofFloor: number | undefined;
+  /** Offered rates that did not keep up. */
+  readonly fellBehindAt: number[];
+}
+
+export function sustainedRate(phases: readonly PhaseRates[], floorTradesPerS?: number): Sustained {
+  const ok = phases.filter(keptUp).map((p) => p.offeredTradesPerS);
+  const tradesPerS = ok.length > 0 ? Math.max(...ok) : 0;
+  return {
+    tradesPerS,
+    ofFloor:
+      floorTradesPerS && floorTradesPerS > 0
+        ? Math.round((tradesPerS / floorTradesPerS) * 100) / 100
+        : undefined,
+    fellBehindAt: phases.filter((p) => !keptUp(p)).map((p) => p.offeredTradesPerS),
+  };
+}
