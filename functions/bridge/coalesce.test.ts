@@ -6,6 +6,7 @@ import { encodeFrame, fromKafkaRecord, type Trade } from '../../shared/contract/
 import { createRegistry } from '../../shared/observability/index.ts';
 import { Bridge } from './bridge.ts';
 import { type CoalescedBatch, Coalescer, tradeBytesMax } from './coalesce.ts';
+import { loadBridgeConfig } from './config.ts';
 import { parseFrame, splitBySymbol } from './frame.ts';
 import { recordBytes } from './record.ts';
 import { captureLogger, MemorySink, testConfig } from './test-helpers.ts';
@@ -107,6 +108,28 @@ describe('Coalescer (pure)', () => {
     c.add(frameOf(trade('AAPL', 1)), T0);
     expect(out).toHaveLength(2);
     expect(c.size).toBe(0);
+  });
+
+  it("at the default limits a hot symbol's 50 ms window at 20,000 trades/s stays one event", () => {
+    // 70 % of 20,000/s in one symbol is 700 trades per 50 ms window; a limit of 500 split every such window
+    // in two, and the extra events were what the 20,000 and 25,000/s bench phases fell behind on
+    // (docs/decisions.md, "Sustained rate").
+    const d = loadBridgeConfig({});
+    const c = new Coalescer({
+      windowMs: d.coalesceMs,
+      maxTrades: d.coalesceMaxTrades,
+      maxBytes: () => d.coalesceMaxBytes,
+      overheadBytes: () => 400,
+      emit: (b) => out.push(...b),
+    });
+    for (let ms = 0; ms < 50; ms += 2) {
+      c.add(
+        frameOf(...Array.from({ length: 28 }, (_, i) => trade('BINANCE:BTCUSDT', ms * 28 + i, ['1']))),
+        T0 + ms,
+      );
+    }
+    vi.advanceTimersByTime(d.coalesceMs + 1);
+    expect(out.map((b) => b.trades.length)).toEqual([700]);
   });
 
   it('tradeBytesMax is an upper bound of the Avro bytes', () => {

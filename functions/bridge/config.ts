@@ -104,7 +104,10 @@ export const bridgeSpec = {
     env: 'BRIDGE_COALESCE_MAX_TRADES',
     doc: 'Most trades one coalesced event gathers (a single larger frame stays one event)',
     parse: p.int({ min: 1, max: 100_000 }),
-    default: 500,
+    // 2,000: a hot symbol's 50 ms window stays one event up to ~40,000 trades/s; at 500 it split from
+    // ~10,000/s on, and the extra events made the 25,000/s phase fall behind (docs/decisions.md, "Sustained
+    // rate"). The byte limit (a few thousand trades) still bounds the record.
+    default: 2000,
   }),
   coalesceMaxBytes: setting({
     env: 'BRIDGE_COALESCE_MAX_BYTES',
