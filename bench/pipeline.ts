@@ -33,7 +33,7 @@ import { TRADE_BUCKET_MS, tradeBucketOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { tradeCensus } from './census.ts';
 import { startFeedProcess } from './feed-process.ts';
-import { type FloorResult, parseSweep, printFloor, runFloor } from './floor.ts';
+import { type FloorResult, floorSettingsFromEnv, printFloor, runFloor } from './floor.ts';
 import { benchKeyspace } from './keyspace.ts';
 import { latencyTimeline, type Scrapes, stageQuantiles, type TimedLatency } from './latency.ts';
 import { cpuMeter, noteMachineLoad, ratio, runtimePids } from './proc-cpu.ts';
@@ -95,8 +95,7 @@ export async function run(
         client: f.client,
         cassandraPid: jvms.cassandra,
         profile,
-        seconds: Number(process.env.BENCH_FLOOR_SECONDS ?? 10),
-        sweep: parseSweep(process.env.BENCH_FLOOR_SWEEP ?? '3x64,25x16,25x64,100x16,100x64,400x8,400x32'),
+        ...floorSettingsFromEnv(),
       });
       printFloor(floor);
     } finally {
