@@ -41,6 +41,9 @@ import { KEPT_UP_SHARE, keptUp, type PhaseRates, sustainedRate } from './sustain
 
 const quiet = createLogger('bench', { level: 'warn' });
 
+/** One rate's printed result: the rates `sustained.ts` judges, and the rest of the figures. */
+type Phase = PhaseRates & Record<string, unknown>;
+
 const quantiles = (sorted: number[]) => {
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
@@ -115,7 +118,7 @@ export async function run(
   const feed = await startFeedProcess({ profile: profile.name, seed: 7, pingMs: 10_000 });
   const feedStarted = Date.now();
   const census = tradeCensus(store, profile.symbols, feedStarted - 60_000);
-  const phases: Record<string, unknown>[] = [];
+  const phases: Phase[] = [];
   let stack: Awaited<ReturnType<typeof startStack>> | undefined;
   try {
     stack = await startStack({
@@ -339,7 +342,7 @@ export async function run(
     await drop();
     if (runtime.owned) await runtime.stop();
   }
-  const sustained = sustainedRate(phases as unknown as PhaseRates[], floor?.best.tradesPerS);
+  const sustained = sustainedRate(phases, floor?.best.tradesPerS);
   printPipeline(profile.name, floor, phases);
   console.log(
     `[bench] sustained: the highest offered rate kept up with (stored and counted ≥ ${KEPT_UP_SHARE * 100} % of sent, drained, exact) is ${sustained.tradesPerS.toLocaleString('en')} trades/s` +
@@ -351,7 +354,7 @@ export async function run(
 
 const r0 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '' : Math.round(x));
 
-function printPipeline(profile: string, floor: FloorResult | undefined, phases: Record<string, unknown>[]) {
+function printPipeline(profile: string, floor: FloorResult | undefined, phases: Phase[]) {
   const fl = floor?.best;
   console.log(
     `\n[bench] pipeline summary (profile ${profile}); floor ${fl ? `${fl.tradesPerS} trades/s, Cassandra ${fl.cassandraMsPer1000Trades} CPU-ms/1k trades` : 'not measured'}`,
@@ -370,7 +373,7 @@ function printPipeline(profile: string, floor: FloorResult | undefined, phases: 
         'trades/event': p.tradesPerEvent,
         'stored/floor': v?.stored ?? '',
         'counted/floor': v?.counted ?? '',
-        'kept up': keptUp(p as unknown as PhaseRates) ? 'yes' : 'NO',
+        'kept up': keptUp(p) ? 'yes' : 'NO',
         'row p50 ms': r0(r.p50),
         'row p99 ms': r0(r.p99),
         'counter p50 ms': r0(c.p50),
