@@ -17,6 +17,7 @@ import { MarketStore } from '../shared/cassandra/market-store.ts';
 import type { Trade } from '../shared/contract/types.ts';
 import { sumsByMinute } from '../shared/market/aggregate.ts';
 import { hourOf, minuteOf } from '../shared/market/time.ts';
+import { envNumber } from './env.ts';
 import { benchKeyspace } from './keyspace.ts';
 import { cpuMeter, noteMachineLoad, runtimePids } from './proc-cpu.ts';
 import { syntheticEvents } from './synthetic.ts';
@@ -25,9 +26,9 @@ const idem = { prepare: true, isIdempotent: true } as const;
 
 export async function run(): Promise<Record<string, unknown>> {
   const sizes = (process.env.BENCH_COST_TRADES ?? '3,25').split(',').map(Number);
-  const seconds = Number(process.env.BENCH_COST_SECONDS ?? 8);
-  const concurrency = Number(process.env.BENCH_COST_CONCURRENCY ?? 32);
-  const rounds = Number(process.env.BENCH_COST_ROUNDS ?? 2);
+  const seconds = envNumber('BENCH_COST_SECONDS', 8, { min: 1 });
+  const concurrency = envNumber('BENCH_COST_CONCURRENCY', 32, { min: 1 });
+  const rounds = envNumber('BENCH_COST_ROUNDS', 2, { min: 1 });
   noteMachineLoad('cost');
   const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
   const pid = runtimePids(runtime).cassandra;

@@ -32,6 +32,7 @@ import { loadMarketConfig } from '../shared/market/config.ts';
 import { TRADE_BUCKET_MS, tradeBucketOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { tradeCensus } from './census.ts';
+import { envNumber, envNumbers } from './env.ts';
 import { startFeedProcess } from './feed-process.ts';
 import { type FloorResult, floorSettingsFromEnv, printFloor, runFloor } from './floor.ts';
 import { benchKeyspace } from './keyspace.ts';
@@ -74,12 +75,12 @@ export async function run(
   earlier: Readonly<Record<string, Record<string, unknown>>> = {},
 ): Promise<Record<string, unknown>> {
   const profile = loadProfile(process.env.BENCH_PROFILE ?? 'finnhub4');
-  const rates = (process.env.BENCH_RATES ?? '1000,2500,5000').split(',').map(Number);
-  const seconds = Number(process.env.BENCH_SECONDS ?? 30);
-  const drainS = Number(process.env.BENCH_DRAIN_S ?? 180);
-  const warmupS = Number(process.env.BENCH_WARMUP_S ?? 120);
-  const warmupRate = Number(process.env.BENCH_WARMUP_RATE ?? Math.max(...rates));
-  const prerollS = Number(process.env.BENCH_PREROLL_S ?? 20);
+  const rates = envNumbers('BENCH_RATES', [1000, 2500, 5000], { min: 1 });
+  const seconds = envNumber('BENCH_SECONDS', 30, { min: 1 });
+  const drainS = envNumber('BENCH_DRAIN_S', 180, { min: 0 });
+  const warmupS = envNumber('BENCH_WARMUP_S', 120, { min: 0 });
+  const warmupRate = envNumber('BENCH_WARMUP_RATE', Math.max(...rates), { min: 1 });
+  const prerollS = envNumber('BENCH_PREROLL_S', 20, { min: 0 });
   console.log(
     `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rates.join(', ')}/s, ${seconds} s each`,
   );
@@ -305,7 +306,7 @@ export async function run(
           ]),
         ),
         stagesMs: stages,
-        rowLatencyTimeline: latencyTimeline(timed, Number(process.env.BENCH_SLOW_MS ?? 250)),
+        rowLatencyTimeline: latencyTimeline(timed, envNumber('BENCH_SLOW_MS', 250, { min: 0 })),
         cpuPercentOfOneCore: Object.fromEntries(
           PROCESSES.filter((n) => n in pids).map((n) => [n, busy[n]!.percentOfCore]),
         ),

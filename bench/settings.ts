@@ -20,6 +20,7 @@ import { MarketStore } from '../shared/cassandra/market-store.ts';
 import { migrate } from '../shared/cassandra/migrate.ts';
 import { sumsByMinute } from '../shared/market/aggregate.ts';
 import { minuteOf } from '../shared/market/time.ts';
+import { envNumber } from './env.ts';
 import { cpuMeter, noteMachineLoad, pidListeningOn } from './proc-cpu.ts';
 import { syntheticEvents } from './synthetic.ts';
 
@@ -43,10 +44,10 @@ export const VARIANTS: Record<string, Record<string, string | number>> = {
 
 export async function run(): Promise<Record<string, unknown>> {
   const names = (process.env.BENCH_SETTINGS_VARIANTS ?? Object.keys(VARIANTS).join(',')).split(',');
-  const eventsPerS = Number(process.env.BENCH_SETTINGS_EVENTS_PER_S ?? 80);
-  const size = Number(process.env.BENCH_SETTINGS_TRADES ?? 12);
-  const warmupS = Number(process.env.BENCH_SETTINGS_WARMUP_S ?? 30);
-  const seconds = Number(process.env.BENCH_SETTINGS_SECONDS ?? 30);
+  const eventsPerS = envNumber('BENCH_SETTINGS_EVENTS_PER_S', 80, { min: 1 });
+  const size = envNumber('BENCH_SETTINGS_TRADES', 12, { min: 1 });
+  const warmupS = envNumber('BENCH_SETTINGS_WARMUP_S', 30, { min: 0 });
+  const seconds = envNumber('BENCH_SETTINGS_SECONDS', 30, { min: 1 });
   noteMachineLoad('settings');
   const out: Record<string, unknown> = { eventsPerS, tradesPerEvent: size, warmupS, seconds };
   for (const name of names) {

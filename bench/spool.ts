@@ -17,11 +17,12 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { envNumber } from './env.ts';
 import { benchRecord, loadSqlite, openStore, type StoreKind } from './spool-stores.ts';
 
-const RECORDS = Number(process.env.BENCH_SPOOL_RECORDS ?? 200_000);
-const BACKLOG = Number(process.env.BENCH_SPOOL_BACKLOG ?? 300_000);
-const CUTS = Number(process.env.BENCH_SPOOL_CUTS ?? 20);
+const RECORDS = envNumber('BENCH_SPOOL_RECORDS', 200_000, { min: 1 });
+const BACKLOG = envNumber('BENCH_SPOOL_BACKLOG', 300_000, { min: 1 });
+const CUTS = envNumber('BENCH_SPOOL_CUTS', 20, { min: 1 });
 
 const fresh = () => mkdtempSync(join(tmpdir(), 'bench-spool-'));
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);

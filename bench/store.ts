@@ -8,6 +8,7 @@ import { acquireRuntime } from '../dev/runtime/runtime.ts';
 import { MarketStore } from '../shared/cassandra/market-store.ts';
 import type { Trade } from '../shared/contract/types.ts';
 import { sumsByMinute } from '../shared/market/aggregate.ts';
+import { envNumber } from './env.ts';
 import { benchKeyspace } from './keyspace.ts';
 
 async function timed(total: number, concurrency: number, op: (i: number) => Promise<void>) {
@@ -30,9 +31,9 @@ async function timed(total: number, concurrency: number, op: (i: number) => Prom
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const events = Number(process.env.BENCH_STORE_EVENTS ?? 5000);
-  const concurrency = Number(process.env.BENCH_STORE_CONCURRENCY ?? 50);
-  const perEvent = Number(process.env.BENCH_TRADES_PER_EVENT ?? 4);
+  const events = envNumber('BENCH_STORE_EVENTS', 5000, { min: 1 });
+  const concurrency = envNumber('BENCH_STORE_CONCURRENCY', 50, { min: 1 });
+  const perEvent = envNumber('BENCH_TRADES_PER_EVENT', 4, { min: 1 });
   const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
   const { client, drop } = await benchKeyspace(runtime, 'bench_store');
   try {
