@@ -1,5 +1,5 @@
 /**
- * The only file that knows kafkajs. To change the client library, reimplement `createKafkaClient` here
+ * The only file that knows kafkajs (with its patch, kafkajs-request-queue.ts). To change the client library, reimplement `createKafkaClient` here
  * against the types in `types.ts`; nothing else in the project has to change.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,6 +18,7 @@ import kafkajs, {
 // A static import (typed in kafkajs-internals.d.ts), so esbuild puts it in the bundle: the images have no
 // node_modules to resolve a runtime require from.
 import kafkajsProtocolErrors from 'kafkajs/src/protocol/error.js';
+import './kafkajs-request-queue.ts';
 import { createLogger, type Logger, registerSecret } from '../observability/logger.ts';
 
 // Node's ESM loader cannot see this CommonJS export by name (vitest and esbuild can, which hid it): read it
