@@ -1,7 +1,14 @@
-import type cassandra from 'cassandra-driver';
+import cassandra from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
 import type { Trade } from '../contract/types.ts';
-import { chunkByBytes, MAX_BATCH_BYTES, MarketStore, tradeRowBytes, WIDEST_TRADE } from './market-store.ts';
+import {
+  chunkByBytes,
+  encodeCell,
+  MAX_BATCH_BYTES,
+  MarketStore,
+  tradeRowBytes,
+  WIDEST_TRADE,
+} from './market-store.ts';
 
 /** A client that records what writeTrades sends: one entry per request, with its statements. */
 function recordingClient() {
@@ -54,6 +61,35 @@ describe('writeTrades sends an event in as few requests as fit one batch', () =>
       expect(bytes).toBeLessThanOrEqual(MAX_BATCH_BYTES);
     }
     expect(requests.length).toBeGreaterThan(1);
+  });
+
+  it("encodes what an event's rows share once, as the driver would encode it", async () => {
+    // Per row, the driver encoded symbol, bucket, event id, receive time and TTL again: 12 % of
+    // trade-writer's CPU at 20,000 trades/s was that per-value encoding.
+    const { client, requests } = recordingClient();
+    const t0 = Date.UTC(2026, 10, 22, 10, 0, 1, 500);
+    const trades: Trade[] = Array.from({ length: 3 }, (_x, i) => ({
+      s: 'BINANCE:BTCUSDT',
+      p: 1,
+      t: t0 + i,
+      v: 1,
+    }));
+    await store(client).writeTrades('01JD0000000000000000000000', trades, t0 + 900, 'batch');
+    const rows = requests.flat().filter((q) => q.query.includes('trades_10s'));
+    const T = cassandra.types.dataTypes;
+    const expected: [number, unknown, number][] = [
+      [0, 'BINANCE:BTCUSDT', T.text],
+      [1, new Date(t0 - 1_500), T.timestamp],
+      [3, '01JD0000000000000000000000', T.text],
+      [8, new Date(t0 + 900), T.timestamp],
+      [9, 3600, T.int],
+    ];
+    for (const [i, value, type] of expected) {
+      expect(rows[0]!.params[i]).toEqual(encodeCell(value, type));
+      for (const r of rows) expect(r.params[i]).toBe(rows[0]!.params[i]);
+    }
+    // What is the trade's own stays a value for the driver to encode.
+    expect(rows.map((r) => r.params[2])).toEqual(trades.map((t) => new Date(t.t)));
   });
 });
 
