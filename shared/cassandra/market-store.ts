@@ -185,8 +185,14 @@ export class MarketStore {
       : cassandra.types.unset;
     const event = encodeCell(eventId, dataTypes.text);
     const ttl = encodeCell(this.opts.tradeTtlS, dataTypes.int);
-    const symbols = new Map<string, Buffer>();
-    const buckets = new Map<number, Buffer>();
+    const cells = new Map<string | number, Buffer>();
+    const cellOf = (key: string | number, value: unknown, type: cassandra.types.dataTypes): Buffer => {
+      const hit = cells.get(key);
+      if (hit) return hit;
+      const cell = encodeCell(value, type);
+      cells.set(key, cell);
+      return cell;
+    };
     type Stmt = { query: string; params: unknown[]; bytes: number };
     const stmts: Stmt[] = [];
     /** Per second, the trade with the largest (time, index): the one `price_seconds` keeps. */
@@ -194,16 +200,12 @@ export class MarketStore {
     for (const [k, t] of trades.entries()) {
       const idx = indices[k]!;
       const bucket = tradeBucketOf(t.t);
-      let symbol = symbols.get(t.s);
-      if (!symbol) symbols.set(t.s, (symbol = encodeCell(t.s, dataTypes.text)));
-      let bucketCell = buckets.get(bucket);
-      if (!bucketCell) buckets.set(bucket, (bucketCell = encodeCell(new Date(bucket), dataTypes.timestamp)));
       stmts.push({
         query: Q.insertTrade,
         bytes: tradeRowBytes(t, eventId),
         params: [
-          symbol,
-          bucketCell,
+          cellOf(t.s, t.s, dataTypes.text),
+          cellOf(bucket, new Date(bucket), dataTypes.timestamp),
           new Date(t.t),
           event,
           idx,

@@ -73,6 +73,7 @@ describe('writeTrades sends an event in as few requests as fit one batch', () =>
       p: 1,
       t: t0 + i,
       v: 1,
+      c: null,
     }));
     await store(client).writeTrades('01JD0000000000000000000000', trades, t0 + 900, 'batch');
     const rows = requests.flat().filter((q) => q.query.includes('trades_10s'));
