@@ -5,16 +5,13 @@ import { kafkajsScheduleCheck } from './kafkajs-request-queue.ts';
 
 const noop = () => {};
 const logger = { debug: noop, info: noop, warn: noop, error: noop };
+/** A queue for one broker connection, as kafkajs makes it (no in-flight limit). */
+const newQueue = () =>
+  new RequestQueue({ maxInFlightRequests: null, requestTimeout: 30_000, clientId: 't', broker: 'b', logger });
 
 /** How often an idle queue (nothing pending, nothing in flight, no throttle) checks its pending list in 200 ms. */
 async function idleChecks(schedule?: RequestQueue['scheduleCheckPendingRequests']): Promise<number> {
-  const q = new RequestQueue({
-    maxInFlightRequests: null,
-    requestTimeout: 30_000,
-    clientId: 't',
-    broker: 'b',
-    logger,
-  });
+  const q = newQueue();
   if (schedule) q.scheduleCheckPendingRequests = schedule;
   const check = q.checkPendingRequests.bind(q);
   let checks = 0;
@@ -38,13 +35,7 @@ describe("kafkajs's request queue, patched", () => {
   });
 
   it('still checks a request that waits behind a throttle, when the throttle ends', async () => {
-    const q = new RequestQueue({
-      maxInFlightRequests: null,
-      requestTimeout: 30_000,
-      clientId: 't',
-      broker: 'b',
-      logger,
-    });
+    const q = newQueue();
     let sent = 0;
     q.throttledUntil = Date.now() + 50;
     q.push({
