@@ -17,7 +17,7 @@ import { MarketStore } from '../shared/cassandra/market-store.ts';
 import type { Trade } from '../shared/contract/types.ts';
 import { sumsByMinute } from '../shared/market/aggregate.ts';
 import { hourOf, minuteOf } from '../shared/market/time.ts';
-import { envNumber } from './env.ts';
+import { envNumber, envNumbers } from './env.ts';
 import { benchKeyspace } from './keyspace.ts';
 import { cpuMeter, noteMachineLoad, runtimePids } from './proc-cpu.ts';
 import { syntheticEvents } from './synthetic.ts';
@@ -25,7 +25,7 @@ import { syntheticEvents } from './synthetic.ts';
 const idem = { prepare: true, isIdempotent: true } as const;
 
 export async function run(): Promise<Record<string, unknown>> {
-  const sizes = (process.env.BENCH_COST_TRADES ?? '3,25').split(',').map(Number);
+  const sizes = envNumbers('BENCH_COST_TRADES', [3, 25], { min: 1 });
   const seconds = envNumber('BENCH_COST_SECONDS', 8, { min: 1 });
   const concurrency = envNumber('BENCH_COST_CONCURRENCY', 32, { min: 1 });
   const rounds = envNumber('BENCH_COST_ROUNDS', 2, { min: 1 });

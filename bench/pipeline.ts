@@ -81,6 +81,7 @@ export async function run(
   const warmupS = envNumber('BENCH_WARMUP_S', 120, { min: 0 });
   const warmupRate = envNumber('BENCH_WARMUP_RATE', Math.max(...rates), { min: 1 });
   const prerollS = envNumber('BENCH_PREROLL_S', 20, { min: 0 });
+  const slowMs = envNumber('BENCH_SLOW_MS', 250, { min: 0 });
   console.log(
     `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rates.join(', ')}/s, ${seconds} s each`,
   );
@@ -306,7 +307,7 @@ export async function run(
           ]),
         ),
         stagesMs: stages,
-        rowLatencyTimeline: latencyTimeline(timed, envNumber('BENCH_SLOW_MS', 250, { min: 0 })),
+        rowLatencyTimeline: latencyTimeline(timed, slowMs),
         cpuPercentOfOneCore: Object.fromEntries(
           PROCESSES.filter((n) => n in pids).map((n) => [n, busy[n]!.percentOfCore]),
         ),

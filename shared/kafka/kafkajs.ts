@@ -1,6 +1,7 @@
 /**
- * The only file that knows kafkajs (with its patch, kafkajs-request-queue.ts). To change the client library, reimplement `createKafkaClient` here
- * against the types in `types.ts`; nothing else in the project has to change.
+ * The only file that knows kafkajs (with its patch, kafkajs-request-queue.ts). To change the client library,
+ * reimplement `createKafkaClient` here against the types in `types.ts`; nothing else in the project has to
+ * change.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs, {
