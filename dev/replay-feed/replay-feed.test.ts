@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { Market } from './market.ts';
 import { parseRecordedLine, readRecording } from './recording.ts';
@@ -126,6 +127,35 @@ describe('replay feed server', () => {
     const recorded = await readRecording(recordFile);
     expect(recorded.map((r) => r.frame)).toEqual(feed.sent.map((s) => s.frame));
     feed = undefined;
+  });
+
+  it("sends a tick's frames in one socket write, each still its own message", async () => {
+    // Counted on the server's side of the connection: without the cork every frame was a write of its own.
+    const writes = { n: 0 };
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>;
+    const count = (name: '_write' | '_writev') => {
+      const original = proto[name];
+      return vi.spyOn(proto, name).mockImplementation(function (this: Socket, ...args: unknown[]) {
+        if (feed && this.localPort === feed.port) writes.n++;
+        return original.apply(this, args);
+      });
+    };
+    const spies = [count('_write'), count('_writev')];
+    try {
+      feed = await startReplayFeed({ tradesPerSecond: 20_000, tickMs: 50, recordInMemory: true });
+      const c = await connect(feed.url);
+      c.ws.send(JSON.stringify({ type: 'subscribe', symbol: 'BINANCE:BTCUSDT' }));
+      await c.waitFor(() => feed!.sent.length >= 400);
+      const frames = feed.sent.length;
+      const sentWrites = writes.n;
+      await c.waitFor((m) => m.length >= frames);
+      c.ws.close();
+      // ~100 frames a tick; a write per tick (plus the handshake and a straggler) is well under one in ten.
+      expect(sentWrites).toBeLessThan(frames / 10);
+      expect(c.messages.slice(0, frames)).toEqual(feed.sent.slice(0, frames).map((s) => s.frame));
+    } finally {
+      for (const s of spies) s.mockRestore();
+    }
   });
 
   it('refuses symbols beyond the limit and invalid symbols with Finnhub error frames', async () => {

@@ -62,6 +62,8 @@ export interface SentFrame {
 interface Client {
   id: number;
   ws: WebSocket;
+  /** The upgraded socket under `ws`: corked over one tick, so the tick's frames leave in one write. */
+  socket: Duplex;
   symbols: Set<string>;
   disconnectTimer?: NodeJS.Timeout;
 }
@@ -168,15 +170,15 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
       return;
     }
     if (token) tokensSeen.push(token);
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, socket));
   });
 
   const sendJson = (c: Client, msg: unknown): void => {
     if (c.ws.readyState === c.ws.OPEN) c.ws.send(JSON.stringify(msg));
   };
 
-  function onConnection(ws: WebSocket): void {
-    const c: Client = { id: nextId++, ws, symbols: new Set() };
+  function onConnection(ws: WebSocket, socket: Duplex): void {
+    const c: Client = { id: nextId++, ws, socket, symbols: new Set() };
     clients.set(c.id, c);
     stats.connections++;
     stats.openConnections++;
@@ -273,7 +275,7 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
       return;
     }
     if (replay) {
-      replayTick(dt);
+      corked(() => replayTick(dt));
       return;
     }
     const symbols = subscribedUnion();
@@ -282,7 +284,26 @@ export async function startReplayFeed(opts: ReplayFeedOptions = {}): Promise<Rep
     const n = Math.floor(budget);
     if (n <= 0) return;
     budget -= n;
-    for (const frame of market.frames(Date.now(), n, symbols)) deliver(frame, true);
+    corked(() => {
+      for (const frame of market.frames(Date.now(), n, symbols)) deliver(frame, true);
+    });
+  };
+
+  /**
+   * Runs `send` with every client's socket corked: a tick's frames (~50 of them at 20,000 trades/s) go out
+   * in one write per client instead of one each. A write on loopback also runs the receiver's TCP path in
+   * the sender; at 20,000 trades/s the feed went from 5.6 to 3.8 CPU-ms per 1,000 trades and the bridge from
+   * 10.2 to 9.3 (bench, 2026-12-02 08:24 and 08:39). Every frame is still its own websocket message, as when
+   * a network delivers several of Finnhub's frames in one read.
+   */
+  const corked = (send: () => void): void => {
+    const socks = [...clients.values()].map((c) => c.socket);
+    for (const s of socks) s.cork();
+    try {
+      send();
+    } finally {
+      for (const s of socks) s.uncork();
+    }
   };
 
   const replayTick = (dt: number): void => {
