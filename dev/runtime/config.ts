@@ -63,6 +63,12 @@ export const runtimeSpec = {
     parse: mb,
     default: 1024,
   },
+  cassandraTimerSlackUs: {
+    env: 'MARKET_RUNTIME_CASSANDRA_TIMER_SLACK_US',
+    doc: "timer slack of Cassandra's threads in µs (0: the kernel's default, 50): its idle request workers poll in sleeps this much longer (docs/decisions.md, Timer slack)",
+    parse: p.int({ min: 0, max: 100_000 }),
+    default: 1000,
+  },
   startTimeoutMs: {
     env: 'MARKET_RUNTIME_START_TIMEOUT_MS',
     doc: 'how long each service may take to become ready',

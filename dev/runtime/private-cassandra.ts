@@ -77,6 +77,7 @@ export async function startPrivateCassandra(opts: {
     detached: false,
     graceMs: base.stopTimeoutMs,
     idleThreads: CASSANDRA_IDLE_THREADS,
+    timerSlackNs: base.cassandraTimerSlackUs * 1000,
   });
   void jvm.exited.then((code) => {
     exitCode = code;

@@ -135,4 +135,52 @@ describe('watchdog.sh idle threads', () => {
     jvm.supervisor.stdin?.end();
     await gone(jvm.pid);
   }, 30_000);
+  it('starts the JVM with WATCHDOG_TIMER_SLACK_NS, which every thread it makes inherits; without it, the default', async () => {
+    const src = join(dir, 'Slack.java');
+    writeFileSync(
+      src,
+      `public class Slack { public static void main(String[] a) throws Exception {
+        Thread.sleep(300);
+        Thread t = new Thread(() -> { try { Thread.sleep(300_000); } catch (InterruptedException e) {} }, "Native-Transport-Requests-1");
+        t.setDaemon(true);
+        t.start();
+        Thread.sleep(300_000);
+      } }`,
+    );
+    const slackByThread = (pid: number) =>
+      new Map(
+        readdirSync(`/proc/${pid}/task`).map((tid) => [
+          readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
+          Number(readFileSync(`/proc/${tid}/timerslack_ns`, 'utf8')),
+        ]),
+      );
+    const run = async (name: string, timerSlackNs?: number) => {
+      const jvm = await spawnJvm({
+        java: findJava({ env: process.env }).bin,
+        args: [src],
+        cwd: dir,
+        logFile: join(dir, `${name}.log`),
+        pidFile: join(dir, `${name}.pid`),
+        detached: false,
+        graceMs: 5000,
+        ...(timerSlackNs !== undefined && { timerSlackNs }),
+      });
+      started.push(jvm.pid);
+      let slack = slackByThread(jvm.pid);
+      for (let i = 0; i < 200 && !slack.has('Native-Transpor'); i++) {
+        await sleep(100);
+        slack = slackByThread(jvm.pid);
+      }
+      jvm.supervisor.stdin?.end();
+      await gone(jvm.pid);
+      return slack;
+    };
+    const own = Number(readFileSync('/proc/self/timerslack_ns', 'utf8'));
+    const slack = await run('slack', 1_000_000);
+    // The JVM's own threads (GC, JIT, main) and one it started later, as Cassandra's pools do.
+    expect(slack.get('Native-Transpor')).toBe(1_000_000);
+    expect(slack.size).toBeGreaterThan(5);
+    expect(new Set(slack.values())).toEqual(new Set([1_000_000]));
+    expect(new Set((await run('default')).values())).toEqual(new Set([own]));
+  }, 60_000);
 });

@@ -113,6 +113,8 @@ export interface SpawnJvmOptions {
   graceMs: number;
   /** Shell pattern of thread names (/proc comm, 15 characters) the watchdog runs at nice 19. */
   idleThreads?: string;
+  /** Timer slack (ns) the JVM starts with, and so every thread it makes; absent or 0: the kernel's default. */
+  timerSlackNs?: number;
 }
 
 /**
@@ -143,7 +145,11 @@ export async function spawnJvm(opts: SpawnJvmOptions): Promise<SupervisedJvm> {
       ],
       {
         cwd: opts.cwd,
-        env: opts.idleThreads ? { ...process.env, WATCHDOG_IDLE_THREADS: opts.idleThreads } : process.env,
+        env: {
+          ...process.env,
+          ...(opts.idleThreads && { WATCHDOG_IDLE_THREADS: opts.idleThreads }),
+          ...(opts.timerSlackNs && { WATCHDOG_TIMER_SLACK_NS: String(opts.timerSlackNs) }),
+        },
         // Own process group: a Ctrl-C in the terminal reaches only us, and we stop the JVMs in order.
         detached: true,
         stdio: [opts.detached ? 'ignore' : 'pipe', log, log],

@@ -199,6 +199,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
       detached: detach,
       graceMs: cfg.stopTimeoutMs,
       idleThreads: IDLE_THREADS[service],
+      ...(service === 'cassandra' && { timerSlackNs: cfg.cassandraTimerSlackUs * 1000 }),
     });
     started.set(service, jvm);
     void jvm.exited.then((code) => {

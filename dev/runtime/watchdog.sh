@@ -3,6 +3,10 @@
 #   usage: watchdog.sh <pid-file> <grace-seconds> <watch-stdin: 1|0> <java> [args...]
 # WATCHDOG_IDLE_THREADS (optional): comma-separated shell patterns of the JVM's thread names, as /proc shows
 # them (15 characters); matching threads run at nice 19, so they use CPU nothing else wants (see below).
+# WATCHDOG_TIMER_SLACK_NS (optional): the JVM's timer slack, which every thread it starts inherits. Cassandra's
+# idle request workers poll for work in sleeps of 10 µs..1 ms; each one is a wake-up, and a second of them is a
+# large share of two cores (docs/decisions.md, "Timer slack"). With a larger slack the kernel lets them last
+# longer and wakes them together. A kernel without /proc/<pid>/timerslack_ns gets the default and a log line.
 # With watch-stdin=1 the owner (a Node process) holds the write end of our stdin pipe; the kernel closes it
 # however the owner ends (exit, crash, SIGKILL), and EOF here makes us stop the JVM: SIGTERM, then SIGKILL
 # after the grace period. A detached runtime passes 0 and is stopped through its pid file instead.
@@ -14,7 +18,16 @@ shift 3
 
 # Background jobs of a non-interactive shell get /dev/null as stdin; keep the owner's pipe on fd 3.
 exec 3<&0
-"$@" </dev/null 3<&- &
+if [ -n "${WATCHDOG_TIMER_SLACK_NS:-}" ]; then
+  # In a subshell, so only the JVM gets it: /proc/self is the subshell, and exec keeps its pid and slack.
+  (
+    { echo "$WATCHDOG_TIMER_SLACK_NS" >/proc/self/timerslack_ns; } 2>/dev/null ||
+      echo "watchdog: could not set the timer slack to $WATCHDOG_TIMER_SLACK_NS ns; the kernel's default stays" >&2
+    exec "$@"
+  ) </dev/null 3<&- &
+else
+  "$@" </dev/null 3<&- &
+fi
 jvm=$!
 echo "$jvm" >"$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
 
