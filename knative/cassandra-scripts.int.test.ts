@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type K8sObject, podContainers, renderOverlay } from '../dev/deploy/deploy.ts';
+import { runtimeSpec } from '../dev/runtime/config.ts';
 import { type PrivateCassandra, startPrivateCassandra } from '../dev/runtime/private-cassandra.ts';
 import { MAX_BATCH_BYTES } from '../shared/cassandra/market-store.ts';
 import { repoRoot } from '../test/fixtures.ts';
@@ -293,6 +294,22 @@ describe('Cassandra scripts of the manifests, on Cassandra 5.0.8', () => {
       c.execute("SELECT value FROM system_views.settings WHERE name = 'memtable_allocation_type'"),
     );
     expect(rs.first()?.get('value')).toBe('offheap_objects');
+  });
+
+  it("the cassandra container starts the image's entrypoint with the local runtime's timer slack", () => {
+    // A stand-in for the image's docker-entrypoint.sh that reports what the JVM would start with.
+    const bin = join(work, 'image-bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(
+      join(bin, 'docker-entrypoint.sh'),
+      '#!/bin/sh\necho "$(cat /proc/self/timerslack_ns) $*"\n',
+      {
+        mode: 0o755,
+      },
+    );
+    const started = runScript(statefulSet, 'cassandra', { PATH: `${bin}:${process.env.PATH}` });
+    expect(started.status, started.stderr).toBe(0);
+    expect(started.stdout.trim()).toBe(`${runtimeSpec.cassandraTimerSlackUs.default * 1000} cassandra -f`);
   });
 
   it('a second run of the init container and the schema Job changes nothing', async () => {
