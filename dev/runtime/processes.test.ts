@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CASSANDRA_IDLE_THREADS } from './cassandra.ts';
 import { findJava } from './preflight.ts';
-import { isAlive, readPid, spawnJvm, terminate } from './processes.ts';
+import { isAlive, readPid, type SpawnJvmOptions, spawnJvm, terminate } from './processes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'runtime-processes-'));
 const started: number[] = [];
@@ -92,14 +92,17 @@ describe('watchdog.sh idle threads', () => {
     return out;
   }
 
-  it('runs the threads matching WATCHDOG_IDLE_THREADS (compaction, JIT) at nice 19 and leaves the others alone', async () => {
-    // A JVM with a thread named like Cassandra's compaction pool, started after the JVM (as pool threads are).
+  /**
+   * A JVM under the watchdog, as the runtime starts Cassandra, that starts a thread of each given name half a
+   * second in (as Cassandra's pools start theirs after the JVM) and then sleeps.
+   */
+  async function poolJvm(name: string, threads: string[], extra: Partial<SpawnJvmOptions>) {
     const src = join(dir, 'Pool.java');
     writeFileSync(
       src,
       `public class Pool { public static void main(String[] a) throws Exception {
         Thread.sleep(500);
-        for (String n : new String[] {"CompactionExecutor:1", "Native-Transport-Requests-1"}) {
+        for (String n : a) {
           Thread t = new Thread(() -> { try { Thread.sleep(300_000); } catch (InterruptedException e) {} }, n);
           t.setDaemon(true);
           t.start();
@@ -109,15 +112,23 @@ describe('watchdog.sh idle threads', () => {
     );
     const jvm = await spawnJvm({
       java: findJava({ env: process.env }).bin,
-      args: [src],
+      args: [src, ...threads],
       cwd: dir,
-      logFile: join(dir, 'idle.log'),
-      pidFile: join(dir, 'idle.pid'),
+      logFile: join(dir, `${name}.log`),
+      pidFile: join(dir, `${name}.pid`),
       detached: false,
       graceMs: 5000,
-      idleThreads: CASSANDRA_IDLE_THREADS,
+      ...extra,
     });
     started.push(jvm.pid);
+    return jvm;
+  }
+
+  it('runs the threads matching WATCHDOG_IDLE_THREADS (compaction, JIT) at nice 19 and leaves the others alone', async () => {
+    // A thread named like Cassandra's compaction pool, started after the JVM (as pool threads are).
+    const jvm = await poolJvm('idle', ['CompactionExecutor:1', 'Native-Transport-Requests-1'], {
+      idleThreads: CASSANDRA_IDLE_THREADS,
+    });
     let nice = niceByThread(jvm.pid);
     for (let i = 0; i < 200 && nice.get('CompactionExecu') !== 19; i++) {
       await sleep(100);
@@ -136,17 +147,6 @@ describe('watchdog.sh idle threads', () => {
     await gone(jvm.pid);
   }, 30_000);
   it('starts the JVM with WATCHDOG_TIMER_SLACK_NS, which every thread it makes inherits; without it, the default', async () => {
-    const src = join(dir, 'Slack.java');
-    writeFileSync(
-      src,
-      `public class Slack { public static void main(String[] a) throws Exception {
-        Thread.sleep(300);
-        Thread t = new Thread(() -> { try { Thread.sleep(300_000); } catch (InterruptedException e) {} }, "Native-Transport-Requests-1");
-        t.setDaemon(true);
-        t.start();
-        Thread.sleep(300_000);
-      } }`,
-    );
     const slackByThread = (pid: number) =>
       new Map(
         readdirSync(`/proc/${pid}/task`).map((tid) => [
@@ -155,17 +155,11 @@ describe('watchdog.sh idle threads', () => {
         ]),
       );
     const run = async (name: string, timerSlackNs?: number) => {
-      const jvm = await spawnJvm({
-        java: findJava({ env: process.env }).bin,
-        args: [src],
-        cwd: dir,
-        logFile: join(dir, `${name}.log`),
-        pidFile: join(dir, `${name}.pid`),
-        detached: false,
-        graceMs: 5000,
-        ...(timerSlackNs !== undefined && { timerSlackNs }),
-      });
-      started.push(jvm.pid);
+      const jvm = await poolJvm(
+        name,
+        ['Native-Transport-Requests-1'],
+        timerSlackNs === undefined ? {} : { timerSlackNs },
+      );
       let slack = slackByThread(jvm.pid);
       for (let i = 0; i < 200 && !slack.has('Native-Transpor'); i++) {
         await sleep(100);
