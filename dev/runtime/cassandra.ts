@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import cassandra from 'cassandra-driver';
 import type { RuntimeConfig } from './config.ts';
 import type { RuntimePaths } from './paths.ts';
-import { identityFlags, JIT_COMPILER_THREADS } from './processes.ts';
+import { identityFlags, JIT_COMPILER_THREADS, type JvmTuning } from './processes.ts';
 import { writeFromTemplate } from './templates.ts';
 
 /** SimpleSnitch puts every node in this data center. */
@@ -14,6 +14,12 @@ export const LOCAL_DATA_CENTER = 'datacenter1';
  * priority), and so do bursts of JIT compilation (docs/decisions.md, "Background JVM work at idle priority").
  */
 export const CASSANDRA_IDLE_THREADS = `CompactionExec*,${JIT_COMPILER_THREADS}`;
+
+/** Cassandra's JVM under the watchdog: its background threads at nice 19, and the configured timer slack. */
+export const cassandraJvmTuning = (cfg: RuntimeConfig): JvmTuning => ({
+  idleThreads: CASSANDRA_IDLE_THREADS,
+  timerSlackNs: cfg.cassandraTimerSlackUs * 1000,
+});
 
 export function cassandraContactPoints(cfg: RuntimeConfig): string[] {
   return [`127.0.0.1:${cfg.cassandraPort}`];

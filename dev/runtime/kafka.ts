@@ -6,11 +6,14 @@ import { createKafkaClient } from '../../shared/kafka/index.ts';
 import type { RuntimeConfig } from './config.ts';
 import { RuntimeError } from './errors.ts';
 import type { RuntimePaths } from './paths.ts';
-import { identityFlags, JIT_COMPILER_THREADS } from './processes.ts';
+import { identityFlags, JIT_COMPILER_THREADS, type JvmTuning } from './processes.ts';
 import { writeFromTemplate } from './templates.ts';
 
 /** Kafka's background CPU, run at nice 19 by the watchdog: its JIT compilers (see JIT_COMPILER_THREADS). */
 export const KAFKA_IDLE_THREADS = JIT_COMPILER_THREADS;
+
+/** Kafka's JVM under the watchdog: its JIT compilers at nice 19 (it does not poll like Cassandra's pools). */
+export const kafkaJvmTuning = (_cfg: RuntimeConfig): JvmTuning => ({ idleThreads: KAFKA_IDLE_THREADS });
 
 export function kafkaBrokers(cfg: RuntimeConfig): string[] {
   return [`127.0.0.1:${cfg.kafkaPort}`];

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
 import type { Env } from '../../shared/config/index.ts';
 import { freePort } from '../pipeline/ports.ts';
-import { CASSANDRA_IDLE_THREADS, LOCAL_DATA_CENTER, prepareCassandra } from './cassandra.ts';
+import { cassandraJvmTuning, LOCAL_DATA_CENTER, prepareCassandra } from './cassandra.ts';
 import { preparePrivate } from './private.ts';
 import { type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
 import { waitReady } from './wait.ts';
@@ -76,8 +76,7 @@ export async function startPrivateCassandra(opts: {
     pidFile: paths.pidFile('cassandra'),
     detached: false,
     graceMs: base.stopTimeoutMs,
-    idleThreads: CASSANDRA_IDLE_THREADS,
-    timerSlackNs: base.cassandraTimerSlackUs * 1000,
+    ...cassandraJvmTuning(base),
   });
   void jvm.exited.then((code) => {
     exitCode = code;

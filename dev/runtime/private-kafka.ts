@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../../shared/config/index.ts';
-import { KAFKA_IDLE_THREADS, prepareKafka, probeKafka } from './kafka.ts';
+import { kafkaJvmTuning, prepareKafka, probeKafka } from './kafka.ts';
 import { preparePrivate } from './private.ts';
 import { type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
 import { waitReady } from './wait.ts';
@@ -64,7 +64,7 @@ export async function startPrivateKafka(opts: {
       pidFile: paths.pidFile('kafka'),
       detached: false,
       graceMs: base.stopTimeoutMs,
-      idleThreads: KAFKA_IDLE_THREADS,
+      ...kafkaJvmTuning(cfg),
     });
     jvm = started;
     void started.exited.then((code) => {

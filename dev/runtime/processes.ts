@@ -102,6 +102,9 @@ export interface SupervisedJvm {
   readonly exited: Promise<number | null>;
 }
 
+/** How the watchdog runs a service's JVM on a small machine (see watchdog.sh). */
+export type JvmTuning = Pick<SpawnJvmOptions, 'idleThreads' | 'timerSlackNs'>;
+
 export interface SpawnJvmOptions {
   java: string;
   args: readonly string[];

@@ -5,8 +5,8 @@ import { Backoff, RESTART_BACKOFF, RESTART_STABLE_MS } from '../../shared/retry/
 import { serviceArtifacts } from './artifacts.ts';
 import { inspectCache } from './cache.ts';
 import {
-  CASSANDRA_IDLE_THREADS,
   cassandraContactPoints,
+  cassandraJvmTuning,
   LOCAL_DATA_CENTER,
   prepareCassandra,
   probeCassandra,
@@ -14,10 +14,10 @@ import {
 import { loadRuntimeConfig, type RuntimeConfig } from './config.ts';
 import { RuntimeError } from './errors.ts';
 import { ensureJars } from './fetch.ts';
-import { KAFKA_IDLE_THREADS, kafkaBrokers, prepareKafka, probeKafka } from './kafka.ts';
+import { kafkaBrokers, kafkaJvmTuning, prepareKafka, probeKafka } from './kafka.ts';
 import { type RuntimePaths, runtimePaths, type ServiceName, services } from './paths.ts';
 import { type JavaInfo, preflightPorts, preflightTools } from './preflight.ts';
-import { type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
+import { type JvmTuning, type SupervisedJvm, spawnJvm, terminate } from './processes.ts';
 import {
   clearState,
   type LiveJvm,
@@ -34,10 +34,10 @@ import { waitReady } from './wait.ts';
 
 export type { RuntimeEndpoints } from './state.ts';
 
-/** Each service's background threads the watchdog runs at nice 19. */
-const IDLE_THREADS: Record<ServiceName, string> = {
-  kafka: KAFKA_IDLE_THREADS,
-  cassandra: CASSANDRA_IDLE_THREADS,
+/** How the watchdog runs each service's JVM (background threads at nice 19, timer slack). */
+const JVM_TUNING: Record<ServiceName, (cfg: RuntimeConfig) => JvmTuning> = {
+  kafka: kafkaJvmTuning,
+  cassandra: cassandraJvmTuning,
 };
 
 export interface RuntimeTimings {
@@ -198,8 +198,7 @@ export async function startRuntime(opts: StartOptions = {}): Promise<Runtime> {
       pidFile: paths.pidFile(service),
       detached: detach,
       graceMs: cfg.stopTimeoutMs,
-      idleThreads: IDLE_THREADS[service],
-      ...(service === 'cassandra' && { timerSlackNs: cfg.cassandraTimerSlackUs * 1000 }),
+      ...JVM_TUNING[service](cfg),
     });
     started.set(service, jvm);
     void jvm.exited.then((code) => {

@@ -18,16 +18,14 @@ shift 3
 
 # Background jobs of a non-interactive shell get /dev/null as stdin; keep the owner's pipe on fd 3.
 exec 3<&0
-if [ -n "${WATCHDOG_TIMER_SLACK_NS:-}" ]; then
-  # In a subshell, so only the JVM gets it: /proc/self is the subshell, and exec keeps its pid and slack.
-  (
+# A subshell that execs the JVM: its pid is the JVM's, and only it gets the slack (/proc/self is the subshell).
+(
+  if [ -n "${WATCHDOG_TIMER_SLACK_NS:-}" ]; then
     { echo "$WATCHDOG_TIMER_SLACK_NS" >/proc/self/timerslack_ns; } 2>/dev/null ||
       echo "watchdog: could not set the timer slack to $WATCHDOG_TIMER_SLACK_NS ns; the kernel's default stays" >&2
-    exec "$@"
-  ) </dev/null 3<&- &
-else
-  "$@" </dev/null 3<&- &
-fi
+  fi
+  exec "$@"
+) </dev/null 3<&- &
 jvm=$!
 echo "$jvm" >"$pidfile.tmp" && mv "$pidfile.tmp" "$pidfile"
 
