@@ -27,6 +27,7 @@ export const BRIDGE_METRIC_KEYS = [
   'bridgeProduceDuration',
   'bridgeAckLatency',
   'bridgeQueueDepth',
+  'bridgeCoalesceWindow',
   'bridgeSpoolDepth',
   'bridgeSpoolBytes',
   'bridgeKafkaAvailable',
@@ -137,6 +138,8 @@ export class Bridge {
     });
     this.coalescer = new Coalescer({
       windowMs: config.coalesceMs,
+      minWindowMs: config.coalesceMinMs,
+      fullRate: config.coalesceFullRate,
       maxTrades: config.coalesceMaxTrades,
       maxBytes: () => Math.min(config.coalesceMaxBytes, deps.sink.maxBatchBytes ?? Number.POSITIVE_INFINITY),
       overheadBytes: (symbol) => this.overheadBytes(symbol),
@@ -265,6 +268,7 @@ export class Bridge {
       (g as { collect?: () => void }).collect = fn;
     };
     on(m.bridgeQueueDepth, () => m.bridgeQueueDepth.set(this.delivery.queued));
+    on(m.bridgeCoalesceWindow, () => m.bridgeCoalesceWindow.set(this.coalescer.windowMs / 1000));
     on(m.bridgeSpoolDepth, () => m.bridgeSpoolDepth.set(this.spool.depth));
     on(m.bridgeSpoolBytes, () => m.bridgeSpoolBytes.set(this.spool.bytes));
     on(m.bridgeSocketOpen, () => m.bridgeSocketOpen.set(this.feed.isOpen ? 1 : 0));

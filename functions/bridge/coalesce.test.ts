@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeFrame, fromKafkaRecord, type Trade } from '../../shared/contract/index.ts';
 import { createRegistry } from '../../shared/observability/index.ts';
 import { Bridge } from './bridge.ts';
-import { type CoalescedBatch, Coalescer, tradeBytesMax } from './coalesce.ts';
+import { type CoalescedBatch, Coalescer, RecentRate, tradeBytesMax, windowFor } from './coalesce.ts';
 import { loadBridgeConfig } from './config.ts';
 import { parseFrame, splitBySymbol } from './frame.ts';
 import { recordBytes } from './record.ts';
@@ -18,9 +18,19 @@ const frameOf = (...trades: Trade[]) => splitBySymbol(trades);
 
 describe('Coalescer (pure)', () => {
   let out: CoalescedBatch[];
-  const make = (o: Partial<{ windowMs: number; maxTrades: number; maxBytes: number }> = {}) =>
+  const make = (
+    o: Partial<{
+      windowMs: number;
+      minWindowMs: number;
+      fullRate: number;
+      maxTrades: number;
+      maxBytes: number;
+    }> = {},
+  ) =>
     new Coalescer({
       windowMs: o.windowMs ?? 20,
+      ...(o.minWindowMs !== undefined && { minWindowMs: o.minWindowMs }),
+      ...(o.fullRate !== undefined && { fullRate: o.fullRate }),
       maxTrades: o.maxTrades ?? 500,
       maxBytes: () => o.maxBytes ?? Number.POSITIVE_INFINITY,
       overheadBytes: () => 100,
@@ -132,6 +142,79 @@ describe('Coalescer (pure)', () => {
     expect(out.map((b) => b.trades.length)).toEqual([700]);
   });
 
+  it('the window follows the trade rate of the last second: the least window when quiet, the longest from the full rate', () => {
+    const c = make({ windowMs: 50, minWindowMs: 20, fullRate: 5000 });
+    const ends: number[] = [];
+    const at = () => performance.now();
+    // Quiet: one trade every 100 ms is 10 trades a second, so each batch gets the least window.
+    const start = at();
+    c.add(frameOf(trade('AAPL', 0)), T0);
+    vi.advanceTimersByTime(19);
+    expect(out).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(out).toHaveLength(1);
+    ends.push(at() - start);
+    // 60 trades per 10 ms for a second is 6,000 a second: the window grows to its longest.
+    for (let i = 0; i < 100; i++) {
+      c.add(frameOf(...Array.from({ length: 60 }, (_, k) => trade('MSFT', i * 60 + k))), T0);
+      vi.advanceTimersByTime(10);
+    }
+    expect(c.windowMs).toBe(50);
+    out.length = 0;
+    c.flush();
+    out.length = 0;
+    c.add(frameOf(trade('TSLA', 0)), T0);
+    vi.advanceTimersByTime(49);
+    expect(out).toHaveLength(0);
+    vi.advanceTimersByTime(1);
+    expect(out.map((b) => b.symbol)).toEqual(['TSLA']);
+    expect(ends).toEqual([20]);
+  });
+
+  it('a batch with a shorter window ends on time while an earlier, longer one still gathers', () => {
+    const c = make({ windowMs: 50, minWindowMs: 20, fullRate: 5000, maxTrades: 100_000 });
+    vi.advanceTimersByTime(100 - (performance.now() % 100)); // the rate's 100 ms slots start here
+    c.add(frameOf(...Array.from({ length: 5000 }, (_, k) => trade('BTC', k))), T0);
+    vi.advanceTimersByTime(990);
+    out.length = 0;
+    // 5,000 trades in the last second: AAPL's batch gets 50 ms.
+    c.add(frameOf(trade('AAPL', 0)), T0);
+    expect(c.windowMs).toBe(50);
+    // 10 ms later the 5,000 are more than a second old: MSFT's batch, made after AAPL's, gets 20 ms.
+    vi.advanceTimersByTime(10);
+    c.add(frameOf(trade('MSFT', 0)), T0);
+    expect(c.windowMs).toBe(20);
+    vi.advanceTimersByTime(20);
+    expect(out.map((b) => b.symbol)).toEqual(['MSFT']);
+    vi.advanceTimersByTime(20);
+    expect(out.map((b) => b.symbol)).toEqual(['MSFT', 'AAPL']);
+  });
+
+  it('windowFor: proportional to the rate between the least and the longest window; fixed without a full rate', () => {
+    const o = { windowMs: 50, minWindowMs: 20, fullRate: 5000 };
+    expect(windowFor(0, o)).toBe(20);
+    expect(windowFor(1000, o)).toBe(20);
+    expect(windowFor(2500, o)).toBe(25);
+    expect(windowFor(4000, o)).toBe(40);
+    expect(windowFor(5000, o)).toBe(50);
+    expect(windowFor(40_000, o)).toBe(50);
+    expect(windowFor(0, { windowMs: 50 })).toBe(50);
+    expect(windowFor(0, { ...o, fullRate: 0 })).toBe(50);
+    expect(windowFor(0, { ...o, minWindowMs: 80 })).toBe(50);
+  });
+
+  it('RecentRate counts the trades of the last second only', () => {
+    const r = new RecentRate();
+    r.add(10, 0);
+    r.add(5, 950);
+    expect(r.perSecond(999)).toBe(15);
+    expect(r.perSecond(1000)).toBe(5);
+    expect(r.perSecond(1_899)).toBe(5);
+    expect(r.perSecond(1_900)).toBe(0);
+    r.add(7, 60_000);
+    expect(r.perSecond(60_050)).toBe(7);
+  });
+
   it('tradeBytesMax is an upper bound of the Avro bytes', () => {
     const ts = [trade('BINANCE:BTCUSDT', 0), trade('AAPL', 1, ['1', null, 'Ü']), trade('X', 2, [])];
     let sum = 0;
@@ -146,7 +229,7 @@ describe('Coalescer (pure)', () => {
 describe('Bridge with coalescing (in-memory sink)', () => {
   let dir: string;
   const bridges: Bridge[] = [];
-  const make = (sink: MemorySink, env: Record<string, string> = {}) => {
+  const make = (sink: MemorySink, env: Record<string, string> = {}, registry = createRegistry()) => {
     const b = new Bridge({
       config: testConfig({
         BRIDGE_SPOOL_DIR: dir,
@@ -156,7 +239,7 @@ describe('Bridge with coalescing (in-memory sink)', () => {
       }),
       feedUrl: 'ws://127.0.0.1:9',
       logger: captureLogger('warn').logger,
-      registry: createRegistry(),
+      registry,
       sink,
     });
     bridges.push(b);
@@ -177,6 +260,22 @@ describe('Bridge with coalescing (in-memory sink)', () => {
     for (const b of bridges.splice(0)) await b.stop(200);
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it.each([
+    [{}, 0.02],
+    [{ BRIDGE_COALESCE_FULL_RATE: '0' }, 0.05],
+    [{ BRIDGE_COALESCE_MIN_MS: '50' }, 0.05],
+    [{ BRIDGE_COALESCE_FULL_RATE: '2', BRIDGE_COALESCE_MIN_MS: '5' }, 0.05],
+  ])(
+    'a quiet bridge with %j gives a batch a %s s window (mp_bridge_coalesce_window_seconds)',
+    async (env, s) => {
+      const registry = createRegistry();
+      const b = make(new MemorySink(), env, registry);
+      send(b, [live('AAPL', 0), live('AAPL', 1)]);
+      const text = await registry.metrics();
+      expect(text).toMatch(new RegExp(`^mp_bridge_coalesce_window_seconds ${s}$`, 'm'));
+    },
+  );
 
   it('publishes many frames of a symbol as one event whose trades keep frame order and indices 0..n-1', async () => {
     const sink = new MemorySink();

@@ -1,10 +1,15 @@
 import type { Trade } from '../../shared/contract/index.ts';
 
 /**
- * Gathers a symbol's trades from consecutive frames into one batch for up to `windowMs` (counted from the
+ * Gathers a symbol's trades from consecutive frames into one batch for up to a window (counted from the
  * batch's first trade), so that a busy symbol costs one CloudEvent per window instead of one per frame:
  * every event costs the dispatcher an HTTP delivery and the functions a counter update, a claim and a mark,
  * whatever it carries (docs/decisions.md, "Bridge coalescing").
+ *
+ * The window follows the load: `windowMs` from `fullRate` trades a second on (all symbols, the last second),
+ * shorter in proportion below it, never under `minWindowMs`. Fewer, larger events only pay off when the
+ * machine is busy; a quiet pipeline has the CPU for more events and gets its trades through sooner
+ * (docs/decisions.md, "Load-following window").
  *
  * A batch is emitted when its window ends, when the next frame's trades would take it past `maxTrades` or
  * `maxBytes` (an upper bound of the Kafka record, `tradeBytesMax` per trade plus the record's headers), or on
@@ -24,8 +29,12 @@ export interface CoalescedBatch {
 }
 
 export interface CoalescerOptions {
-  /** 0: no coalescing, every frame's trades of a symbol are emitted at once (one event per frame and symbol). */
+  /** The longest window. 0: no coalescing, every frame's trades of a symbol are emitted at once (one event per frame and symbol). */
   readonly windowMs: number;
+  /** The shortest window, at low rates (default `windowMs`: a fixed window). */
+  readonly minWindowMs?: number;
+  /** Trades a second (all symbols) from which the window is `windowMs`; below, it shrinks in proportion. */
+  readonly fullRate?: number;
   readonly maxTrades: number;
   /** Upper bound of one record's bytes; `undefined` from the function means no limit known. */
   readonly maxBytes: () => number;
@@ -53,17 +62,63 @@ export function tradeBytesMax(t: Trade): number {
   return n;
 }
 
-export class Coalescer {
-  /** Pending batches in creation order, which is also the order of their deadlines. */
-  private readonly pending = new Map<string, Pending>();
-  private timer: NodeJS.Timeout | undefined;
-  private closed = false;
+/** Trades received over the last second, in ten 100 ms slots. */
+export class RecentRate {
+  private readonly slots = new Float64Array(10);
+  private current = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly opts: CoalescerOptions) {}
+  add(n: number, nowMs: number): void {
+    this.advance(nowMs);
+    this.slots[this.current % 10]! += n;
+  }
+
+  perSecond(nowMs: number): number {
+    this.advance(nowMs);
+    let n = 0;
+    for (const v of this.slots) n += v;
+    return n;
+  }
+
+  private advance(nowMs: number): void {
+    const slot = Math.floor(nowMs / 100);
+    if (slot <= this.current) return;
+    if (slot - this.current >= 10) this.slots.fill(0);
+    else for (let k = this.current + 1; k <= slot; k++) this.slots[k % 10] = 0;
+    this.current = slot;
+  }
+}
+
+/** The window for a new batch at `ratePerS` trades a second: proportional to the rate, within [min, max]. */
+export function windowFor(
+  ratePerS: number,
+  o: Pick<CoalescerOptions, 'windowMs' | 'minWindowMs' | 'fullRate'>,
+) {
+  const min = Math.min(o.minWindowMs ?? o.windowMs, o.windowMs);
+  if (!o.fullRate || min >= o.windowMs) return o.windowMs;
+  return Math.max(min, Math.min(o.windowMs, (o.windowMs * ratePerS) / o.fullRate));
+}
+
+export class Coalescer {
+  /** Pending batches, at most one per symbol (a symbol's next batch starts after this one is emitted). */
+  private readonly pending = new Map<string, Pending>();
+  private readonly rate = new RecentRate();
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Number.POSITIVE_INFINITY;
+  private closed = false;
+  private lastWindowMs: number;
+
+  constructor(private readonly opts: CoalescerOptions) {
+    this.lastWindowMs = windowFor(0, opts);
+  }
 
   /** Batches waiting for their window to end. */
   get size(): number {
     return this.pending.size;
+  }
+
+  /** The window the latest batch was given (ms). */
+  get windowMs(): number {
+    return this.lastWindowMs;
   }
 
   /** Takes one frame's trades, already split by symbol (frame order within each symbol). */
@@ -77,6 +132,12 @@ export class Coalescer {
     const now = performance.now();
     const out: CoalescedBatch[] = [];
     const maxBytes = this.opts.maxBytes();
+    let frameTrades = 0;
+    for (const trades of bySymbol.values()) frameTrades += trades.length;
+    this.rate.add(frameTrades, now);
+    const windowMs = windowFor(this.rate.perSecond(now), this.opts);
+    this.lastWindowMs = windowMs;
+    let created = false;
     for (const [symbol, trades] of bySymbol) {
       let bytes = 0;
       for (const t of trades) bytes += tradeBytesMax(t);
@@ -94,10 +155,11 @@ export class Coalescer {
           symbol,
           trades: [...trades],
           receivedAt,
-          due: now + this.opts.windowMs,
+          due: now + windowMs,
           bytes: this.opts.overheadBytes(symbol) + bytes,
         };
         this.pending.set(symbol, p);
+        created = true;
       }
       if (p.trades.length >= this.opts.maxTrades || p.bytes >= maxBytes) {
         this.pending.delete(symbol);
@@ -105,32 +167,44 @@ export class Coalescer {
       }
     }
     if (out.length > 0) this.opts.emit(out);
-    this.arm(now);
+    if (created) this.armAt(now + windowMs, now);
   }
 
-  private arm(now: number): void {
-    if (this.timer || this.pending.size === 0) return;
-    const first = this.pending.values().next().value as Pending;
-    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(first.due - now)));
+  /**
+   * Keeps one timer, due when the first pending batch ends. A new batch may end before the others (its window
+   * is shorter when the rate fell), so it moves the timer forward; a timer left by emitted batches fires idle.
+   */
+  private armAt(due: number, now: number): void {
+    if (this.timer) {
+      if (this.timerDue <= due) return;
+      clearTimeout(this.timer);
+    }
+    this.timerDue = due;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(0, Math.ceil(due - now)));
   }
 
   private onTimer(): void {
     this.timer = undefined;
+    this.timerDue = Number.POSITIVE_INFINITY;
     const now = performance.now();
     const out: CoalescedBatch[] = [];
+    // Every batch is looked at: with a window that follows the load, a later batch may end first.
     for (const [symbol, p] of this.pending) {
-      if (p.due > now) break;
+      if (p.due > now) continue;
       this.pending.delete(symbol);
       out.push(p);
     }
     if (out.length > 0) this.opts.emit(out);
-    this.arm(now);
+    let due = Number.POSITIVE_INFINITY;
+    for (const p of this.pending.values()) due = Math.min(due, p.due);
+    if (due < Number.POSITIVE_INFINITY) this.armAt(due, now);
   }
 
   /** Emits every pending batch now. */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.timerDue = Number.POSITIVE_INFINITY;
     if (this.pending.size === 0) return;
     const out = [...this.pending.values()];
     this.pending.clear();

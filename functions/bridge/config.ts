@@ -93,12 +93,29 @@ export const bridgeSpec = {
   }),
   coalesceMs: setting({
     env: 'BRIDGE_COALESCE_MS',
-    doc: "Gather a symbol's trades from consecutive frames into one event for up to this long (0: one event per frame and symbol)",
+    doc: "Gather a symbol's trades from consecutive frames into one event for up to this long, the window at BRIDGE_COALESCE_FULL_RATE and above (0: one event per frame and symbol)",
     parse: ms(0, 1_000),
     // 50 ms: at 5,000 trades/s half the events of 10 ms, so half the per-event work (deliveries, claims,
     // counter batches, marks) on a saturated machine, and lower p99s at 1,000 and 5,000/s, for ~25 ms more
     // median latency (docs/decisions.md, "Latency under load").
     default: 50,
+  }),
+  coalesceMinMs: setting({
+    env: 'BRIDGE_COALESCE_MIN_MS',
+    doc: 'Shortest coalescing window, while the trade rate is low (equal to BRIDGE_COALESCE_MS: a fixed window)',
+    parse: ms(0, 1_000),
+    // 20 ms, the replay feed's and a busy feed's frame spacing: a shorter window makes one event per frame
+    // and symbol, and at 1,000 trades/s 10 ms gave higher p99s than 20 (docs/decisions.md, "Timer slack").
+    default: 20,
+  }),
+  coalesceFullRate: setting({
+    env: 'BRIDGE_COALESCE_FULL_RATE',
+    doc: 'Trades a second (all symbols, last second) from which the window is BRIDGE_COALESCE_MS; below, it shrinks in proportion to the rate, down to BRIDGE_COALESCE_MIN_MS (0: always BRIDGE_COALESCE_MS)',
+    parse: p.int({ min: 0, max: 10_000_000 }),
+    // 5,000/s: the goal rate, where the 50 ms window's fewer events were measured to pay off; from
+    // 2,500/s (25 ms) down the machine has CPU to spare for more events (docs/decisions.md,
+    // "Load-following window").
+    default: 5000,
   }),
   coalesceMaxTrades: setting({
     env: 'BRIDGE_COALESCE_MAX_TRADES',

@@ -261,6 +261,12 @@ export const METRICS = {
     LATENCY_BUCKETS_S,
   ),
   bridgeQueueDepth: m('gauge', 'bridge', 'mp_bridge_queue_records', 'Records waiting in the in-memory queue'),
+  bridgeCoalesceWindow: m(
+    'gauge',
+    'bridge',
+    'mp_bridge_coalesce_window_seconds',
+    "Coalescing window given to the latest batch: follows the bridge's trade rate between BRIDGE_COALESCE_MIN_MS and BRIDGE_COALESCE_MS",
+  ),
   bridgeSpoolDepth: m('gauge', 'bridge', 'mp_bridge_spool_records', 'Records waiting in the disk spool'),
   bridgeSpoolBytes: m('gauge', 'bridge', 'mp_bridge_spool_bytes', 'Bytes waiting in the disk spool'),
   bridgeKafkaAvailable: m(
