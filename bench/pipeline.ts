@@ -38,7 +38,7 @@ import { type FloorResult, floorSettingsFromEnv, printFloor, runFloor } from './
 import { benchKeyspace } from './keyspace.ts';
 import { latencyTimeline, type Scrapes, stageQuantiles, type TimedLatency } from './latency.ts';
 import { cpuMeter, noteMachineLoad, ratio, runtimePids } from './proc-cpu.ts';
-import { KEPT_UP_SHARE, keptUp, type PhaseRates, sustainedRate } from './sustained.ts';
+import { isDrained, KEPT_UP_SHARE, keptUp, type PhaseRates, sustainedRate } from './sustained.ts';
 
 const quiet = createLogger('bench', { level: 'warn' });
 
@@ -179,9 +179,7 @@ export async function run(
       const deadline = Date.now() + drainS * 1000;
       while (Date.now() < deadline) {
         const f = await fnTrades();
-        const lag = await lagOf();
-        if (f.stored >= sent && f.counted >= sent && (lag.trades ?? 0) + (lag.windows ?? 0) === 0)
-          return true;
+        if (isDrained(sent, f.stored, await lagOf())) return true;
         await sleep(1000);
       }
       return false;
