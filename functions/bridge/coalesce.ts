@@ -189,15 +189,17 @@ export class Coalescer {
     const now = performance.now();
     const out: CoalescedBatch[] = [];
     // Every batch is looked at: with a window that follows the load, a later batch may end first.
+    let next = Number.POSITIVE_INFINITY;
     for (const [symbol, p] of this.pending) {
-      if (p.due > now) continue;
+      if (p.due > now) {
+        next = Math.min(next, p.due);
+        continue;
+      }
       this.pending.delete(symbol);
       out.push(p);
     }
     if (out.length > 0) this.opts.emit(out);
-    let due = Number.POSITIVE_INFINITY;
-    for (const p of this.pending.values()) due = Math.min(due, p.due);
-    if (due < Number.POSITIVE_INFINITY) this.armAt(due, now);
+    if (next < Number.POSITIVE_INFINITY) this.armAt(next, now);
   }
 
   /** Emits every pending batch now. */
