@@ -14,6 +14,7 @@ const PARTS: Record<string, Part> = {
   bridge: () => import('./bridge.ts'),
   store: () => import('./store.ts'),
   floor: () => import('./floor.ts'),
+  codec: () => import('./codec.ts'),
   cost: () => import('./cost.ts'),
   settings: () => import('./settings.ts'),
   pipeline: () => import('./pipeline.ts'),

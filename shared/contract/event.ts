@@ -2,7 +2,7 @@ import { CloudEvent, type CloudEventV1, HTTP, Kafka } from 'cloudevents';
 import { monotonicFactory } from 'ulid';
 import { pipelineError } from '../errors.ts';
 import type { OutgoingRecord } from '../kafka/types.ts';
-import { decodeFrame, encodeFrame, schemaFingerprint } from './avro.ts';
+import { decodeFrameRecords, encodeFrame, schemaFingerprint } from './avro.ts';
 import type { Trade, TradeBatchEvent } from './types.ts';
 import { type AcceptancePolicy, acceptTrades } from './validate.ts';
 
@@ -225,7 +225,7 @@ function fromCloudEvent(ce: CloudEventV1<unknown>, policy: AcceptancePolicy): Tr
     if (!bytes || bytes.length === 0)
       throw pipelineError('DATA_UNDECODABLE', 'the event carries no Avro bytes');
     try {
-      raw = decodeFrame(bytes).data;
+      raw = decodeFrameRecords(bytes).data;
     } catch (err) {
       throw pipelineError(
         'DATA_UNDECODABLE',
@@ -257,12 +257,7 @@ function fromCloudEvent(ce: CloudEventV1<unknown>, policy: AcceptancePolicy): Tr
   if (raw.length === 0) throw pipelineError('TRADE_INVALID', 'the event holds no trades');
   // The same rule as the bridge's, trade by trade: a bad trade is dropped and counted, its neighbours stay.
   // A trade of another symbol than the subject is refused as `symbol` (the subject is the partition key).
-  const accepted = acceptTrades(
-    raw.map((x) =>
-      typeof x === 'object' && x !== null && (x as { s?: unknown }).s !== subject ? { ...x, s: null } : x,
-    ),
-    policy,
-  );
+  const accepted = acceptTrades(raw, { ...policy, subject });
   const trades = accepted.trades;
   if (trades.length === 0) {
     const why = Object.entries(accepted.rejects)

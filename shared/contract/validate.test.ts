@@ -72,6 +72,31 @@ describe('acceptTrade (the one acceptance rule of bridge and functions)', () => 
     expect(acceptTrade({ ...ok, s: 'AAPL' }, { ...at, symbols }).ok).toBe(true);
   });
 
+  it("refuses a trade of another symbol than the policy's subject as `symbol`", () => {
+    expect(acceptTrade(ok, { ...at, subject: 'BINANCE:BTCUSDT' }).ok).toBe(true);
+    expect(acceptTrade(ok, { ...at, subject: 'AAPL' })).toEqual({ ok: false, reason: 'symbol' });
+    const r = acceptTrades([ok, { ...ok, s: 'AAPL' }, ok], { ...at, subject: 'BINANCE:BTCUSDT' });
+    expect(r.indices).toEqual([0, 2]);
+    expect(r.rejects).toEqual({ symbol: 1 });
+  });
+
+  it('checks every symbol, whatever passed before it', () => {
+    const seq = ['AAPL', 'BTC USD', 'BTC USD', 'AAPL', '', 'MSFT', 'X'.repeat(65), 'MSFT', 'a\u0000'];
+    const r = acceptTrades(
+      seq.map((s) => ({ ...ok, s })),
+      at,
+    );
+    expect(r.trades.map((t) => t.s)).toEqual(['AAPL', 'AAPL', 'MSFT', 'MSFT']);
+    expect(r.rejects).toEqual({ symbol: 5 });
+  });
+
+  it('keeps a clean conditions list as it came (no copy per trade) and counts no repair', () => {
+    const c = ['1', '12'];
+    const r = acceptTrades([{ ...ok, c }], at);
+    expect(r.trades[0]!.c).toBe(c);
+    expect(r.fixes).toEqual({});
+  });
+
   it('acceptTrades keeps the positions of the kept trades and counts the rest', () => {
     const r = acceptTrades([ok, { ...ok, p: 0 }, { ...ok, c: ['1', null] }, null], at);
     expect(r.indices).toEqual([0, 2]);

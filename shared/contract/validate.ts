@@ -47,6 +47,8 @@ export interface AcceptancePolicy {
    * bridge is the only writer of the topic, and replays of old records must not depend on today's list.
    */
   readonly symbols?: ReadonlySet<string>;
+  /** Every trade must carry this symbol (an event's subject, its partition key); another is refused as `symbol`. */
+  readonly subject?: string;
 }
 
 export type TradeCheck =
@@ -65,18 +67,48 @@ export interface Acceptance {
 /**
  * Conditions are optional and never affect a number: null items are removed (Cassandra refuses nulls in a
  * collection), and a list that is not an array of short printable strings is dropped whole (`c: null`).
+ * A list that is fine as it is comes back as the same array, not a copy: the rule runs on every trade of
+ * every event, and the arrays it sees are fresh from `JSON.parse` or the Avro decoder. `fixOf` tells the
+ * three outcomes apart from the input and the output, so nothing is allocated to say which it was.
  */
-function conditionsOf(c: unknown): { c: string[] | null; fix?: TradeFix } {
-  if (c === undefined || c === null) return { c: null };
-  if (!Array.isArray(c) || c.length > MAX_CONDITIONS) return { c: null, fix: 'conditions_dropped' };
-  const kept: string[] = [];
+function conditionsOf(c: unknown): string[] | null {
+  if (c === undefined || c === null) return null;
+  if (!Array.isArray(c) || c.length > MAX_CONDITIONS) return null;
+  let nulls = 0;
   for (const item of c) {
-    if (item === null || item === undefined) continue;
-    if (typeof item !== 'string' || item.length > MAX_CONDITION_LENGTH || !PRINTABLE.test(item))
-      return { c: null, fix: 'conditions_dropped' };
-    kept.push(item);
+    if (item === null || item === undefined) nulls += 1;
+    else if (typeof item !== 'string' || item.length > MAX_CONDITION_LENGTH || !PRINTABLE.test(item))
+      return null;
   }
-  return kept.length === c.length ? { c: kept } : { c: kept, fix: 'conditions_null_items' };
+  return nulls === 0 ? (c as string[]) : (c as unknown[]).filter((item): item is string => item != null);
+}
+
+function fixOf(input: unknown, kept: string[] | null): TradeFix | undefined {
+  if (input === undefined || input === null || kept === input) return undefined;
+  return kept === null ? 'conditions_dropped' : 'conditions_null_items';
+}
+
+/** The symbol that passed last: a feed's trades repeat a few symbols, so most checks are one comparison. */
+let lastGoodSymbol = '';
+
+/** The checks of `acceptTrade`: the fresh trade, or why it is refused. */
+function checkTrade(x: unknown, policy: AcceptancePolicy, now: number): Trade | TradeRejectReason {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return 'not_object';
+  const r = x as Record<string, unknown>;
+  const { s, p, t, v } = r;
+  if (typeof s !== 'string') return 'symbol';
+  if (s !== lastGoodSymbol) {
+    if (s.length === 0 || s.length > MAX_SYMBOL_LENGTH || !PRINTABLE.test(s)) return 'symbol';
+    lastGoodSymbol = s;
+  }
+  if (policy.subject !== undefined && s !== policy.subject) return 'symbol';
+  if (policy.symbols && !policy.symbols.has(s)) return 'unsubscribed';
+  if (typeof p !== 'number' || !Number.isFinite(p) || p <= 0 || p > MAX_PRICE) return 'price';
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_VOLUME || p * v > MAX_NOTIONAL)
+    return 'volume';
+  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < MIN_TRADE_TIME_MS) return 'time';
+  if (t > now + (policy.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS)) return 'future';
+  return { s, p, t, v, c: conditionsOf(r.c) };
 }
 
 /**
@@ -84,40 +116,27 @@ function conditionsOf(c: unknown): { c: string[] | null; fix?: TradeFix } {
  * Returns a fresh object holding only the schema's fields, so nothing unexpected travels further.
  */
 export function acceptTrade(x: unknown, policy: AcceptancePolicy = {}): TradeCheck {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return { ok: false, reason: 'not_object' };
-  const r = x as Record<string, unknown>;
-  const { s, p, t, v } = r;
-  if (typeof s !== 'string' || s.length === 0 || s.length > MAX_SYMBOL_LENGTH || !PRINTABLE.test(s)) {
-    return { ok: false, reason: 'symbol' };
-  }
-  if (policy.symbols && !policy.symbols.has(s)) return { ok: false, reason: 'unsubscribed' };
-  if (typeof p !== 'number' || !Number.isFinite(p) || p <= 0 || p > MAX_PRICE)
-    return { ok: false, reason: 'price' };
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_VOLUME || p * v > MAX_NOTIONAL)
-    return { ok: false, reason: 'volume' };
-  if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < MIN_TRADE_TIME_MS)
-    return { ok: false, reason: 'time' };
-  const now = policy.nowMs ?? Date.now();
-  if (t > now + (policy.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS))
-    return { ok: false, reason: 'future' };
-  const { c, fix } = conditionsOf(r.c);
-  const trade: Trade = { s, p, t, v, c };
-  return fix ? { ok: true, trade, fix } : { ok: true, trade };
+  const r = checkTrade(x, policy, policy.nowMs ?? Date.now());
+  if (typeof r === 'string') return { ok: false, reason: r };
+  const fix = fixOf((x as Record<string, unknown>).c, r.c as string[] | null);
+  return fix ? { ok: true, trade: r, fix } : { ok: true, trade: r };
 }
 
 /** `acceptTrade` over a list, counting refusals and repairs. */
 export function acceptTrades(items: readonly unknown[], policy: AcceptancePolicy = {}): Acceptance {
   const out: Acceptance = { trades: [], indices: [], rejects: {}, fixes: {} };
-  const fixed: AcceptancePolicy = { ...policy, nowMs: policy.nowMs ?? Date.now() };
-  for (const [i, item] of items.entries()) {
-    const r = acceptTrade(item, fixed);
-    if (!r.ok) {
-      out.rejects[r.reason] = (out.rejects[r.reason] ?? 0) + 1;
+  const now = policy.nowMs ?? Date.now();
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    const r = checkTrade(item, policy, now);
+    if (typeof r === 'string') {
+      out.rejects[r] = (out.rejects[r] ?? 0) + 1;
       continue;
     }
-    out.trades.push(r.trade);
+    out.trades.push(r);
     out.indices.push(i);
-    if (r.fix) out.fixes[r.fix] = (out.fixes[r.fix] ?? 0) + 1;
+    const fix = fixOf((item as Record<string, unknown>).c, r.c as string[] | null);
+    if (fix) out.fixes[fix] = (out.fixes[fix] ?? 0) + 1;
   }
   return out;
 }
