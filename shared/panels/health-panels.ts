@@ -227,6 +227,19 @@ export const bridgeState = {
   metrics: ['bridgeSocketOpen', 'bridgeKafkaAvailable', 'bridgeSpoolDepth'],
 } as const satisfies PromPanel;
 
+export const bridgeCoalescing = {
+  id: 'bridgeCoalescing',
+  source: 'prometheus',
+  title: 'Bridge coalescing window',
+  description:
+    "How long the bridge gathers a symbol's frames into one event. It follows the trade rate: BRIDGE_COALESCE_MIN_MS when trading is slow (low latency), BRIDGE_COALESCE_MS from BRIDGE_COALESCE_FULL_RATE trades/s on (fewer events when CPU is short).",
+  viz: 'line',
+  targets: [{ expr: `max(${gauge('bridgeCoalesceWindow')})`, legend: 'window' }],
+  unit: 's',
+  local: { kind: 'sum', metric: 'bridgeCoalesceWindow' },
+  metrics: ['bridgeCoalesceWindow'],
+} as const satisfies PromPanel;
+
 export const HEALTH_PANELS = [
   tradesPerSecond,
   pipelineLatency,
@@ -241,4 +254,5 @@ export const HEALTH_PANELS = [
   functionScale,
   finalizer,
   bridgeState,
+  bridgeCoalescing,
 ] as const satisfies readonly PromPanel[];

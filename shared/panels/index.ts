@@ -95,9 +95,10 @@ export const HEALTH_DASHBOARD: DashboardLayout = {
       panels: [
         { panel: 'lastTradeAge', w: 12, h: 7 },
         { panel: 'finalizedStaleness', w: 12, h: 7 },
-        { panel: 'functionScale', w: 8, h: 7 },
-        { panel: 'finalizer', w: 8, h: 7 },
-        { panel: 'bridgeState', w: 8, h: 7 },
+        { panel: 'functionScale', w: 6, h: 7 },
+        { panel: 'finalizer', w: 6, h: 7 },
+        { panel: 'bridgeState', w: 6, h: 7 },
+        { panel: 'bridgeCoalescing', w: 6, h: 7 },
       ],
     },
   ],

@@ -157,6 +157,13 @@ describe('the catalogue', () => {
     expect(offenders).toEqual([]);
   });
 
+  it("charts the bridge's coalescing window, which moves with the trade rate, on the health dashboard and in the viewer", () => {
+    const p = (HEALTH_PANELS as readonly PromPanel[]).find((x) => x.metrics.includes('bridgeCoalesceWindow'));
+    expect(p?.targets.flatMap((t) => promqlMetricNames(t.expr))).toContain(METRICS.bridgeCoalesceWindow.name);
+    expect(p?.local).toEqual({ kind: 'sum', metric: 'bridgeCoalesceWindow' });
+    expect(HEALTH_DASHBOARD.rows.flatMap((r) => r.panels.map((x) => x.panel))).toContain(p?.id);
+  });
+
   it('every panel sits on exactly one dashboard, in a valid grid', () => {
     const placed = [MARKET_DASHBOARD, HEALTH_DASHBOARD].flatMap((d) =>
       d.rows.flatMap((r) => r.panels.map((x) => x.panel)),
