@@ -160,7 +160,6 @@ describe('every consumer reads versions.yaml', () => {
         'platform_strimzi_version',
         'platform_helm_version',
         'platform_local_path_version',
-        'platform_cassandra_image',
       ],
       monitoring: ['monitoring_chart_version'],
       node_prep: [
