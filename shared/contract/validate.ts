@@ -72,7 +72,6 @@ export interface Acceptance {
  * three outcomes apart from the input and the output, so nothing is allocated to say which it was.
  */
 function conditionsOf(c: unknown): string[] | null {
-  if (c === undefined || c === null) return null;
   if (!Array.isArray(c) || c.length > MAX_CONDITIONS) return null;
   let nulls = 0;
   for (const item of c) {
