@@ -103,3 +103,55 @@ export function latencyTimeline(samples: readonly TimedLatency[], slowMs: number
     ),
   };
 }
+
+export interface EventLatency {
+  /** The event the row came in (`trades_10s.event_id`). */
+  readonly event: string;
+  readonly ms: number;
+}
+
+/** Upper bounds (trades per event, inclusive) of the size classes; the last class is open. */
+export const EVENT_SIZE_CLASSES = [20, 100] as const;
+
+/**
+ * Receive -> row latency of the rows by the size of the event that carried them: a p99 made by a few large
+ * events (the feed's bursts of hundreds of trades, all rows of one event sharing one latency) is a different
+ * problem from one made by every event's queueing. Per class: events, rows, the rows' share, p50 / p99 and
+ * the rows over `overMs` (a goal).
+ */
+export function latencyByEventSize(
+  rows: readonly EventLatency[],
+  overMs: number,
+  bounds: readonly number[] = EVENT_SIZE_CLASSES,
+) {
+  const byEvent = new Map<string, number[]>();
+  for (const r of rows) {
+    const a = byEvent.get(r.event);
+    if (a) a.push(r.ms);
+    else byEvent.set(r.event, [r.ms]);
+  }
+  const classes = [...bounds, Number.POSITIVE_INFINITY].map((upTo, i) => ({
+    from: i === 0 ? 1 : bounds[i - 1]! + 1,
+    upTo,
+    events: 0,
+    ms: [] as number[],
+  }));
+  for (const ms of byEvent.values()) {
+    const c = classes.find((k) => ms.length <= k.upTo)!;
+    c.events++;
+    for (const v of ms) c.ms.push(v);
+  }
+  return classes.map((c) => {
+    c.ms.sort((a, b) => a - b);
+    const at = (q: number) => c.ms[Math.min(c.ms.length - 1, Math.floor(q * c.ms.length))];
+    return {
+      tradesPerEvent: Number.isFinite(c.upTo) ? `${c.from}-${c.upTo}` : `>${c.from - 1}`,
+      events: c.events,
+      rows: c.ms.length,
+      rowShare: rows.length > 0 ? Math.round((c.ms.length / rows.length) * 1000) / 1000 : 0,
+      p50: at(0.5) === undefined ? null : Math.round(at(0.5)!),
+      p99: at(0.99) === undefined ? null : Math.round(at(0.99)!),
+      [`over${overMs}ms`]: c.ms.filter((v) => v > overMs).length,
+    };
+  });
+}
