@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { runtimeSpec } from '../dev/runtime/config.ts';
 import { readVersions } from '../dev/versions/versions.ts';
 import { repoRoot } from '../test/fixtures.ts';
 import { checkAll, parseDocs, podSpec, secretProblems } from './policy.ts';
@@ -273,6 +274,18 @@ describe('what the overlays say', () => {
           expect(a.operations).not.toEqual(expect.arrayContaining(['Create']));
     },
   );
+
+  it.each(overlays)("%s: Cassandra runs with the local runtime's G1 pause goal", (overlay) => {
+    const pod = podSpec(find(overlay, 'StatefulSet', 'cassandra') ?? {});
+    const env = Object.fromEntries(
+      (pod?.containers ?? [])
+        .filter((c: { name: string }) => c.name === 'cassandra')
+        .flatMap((c: { env?: { name: string; value?: string }[] }) =>
+          (c.env ?? []).map((e) => [e.name, e.value]),
+        ),
+    );
+    expect(env.JVM_EXTRA_OPTS).toBe(`-XX:MaxGCPauseMillis=${runtimeSpec.cassandraGcPauseMs.default}`);
+  });
 
   it('local: one Cassandra node, one Kafka node, no authentication', () => {
     expect(find('local', 'StatefulSet', 'cassandra')?.spec.replicas).toBe(1);

@@ -91,6 +91,11 @@ export function prepareCassandra(cfg: RuntimeConfig, paths: RuntimePaths): strin
     `-Xmx${cfg.cassandraHeapMb}m`,
     '-Xss256k',
     '-XX:+UseG1GC',
+    // G1 sizes its young generation to this pause goal. At G1's default, 200 ms, Cassandra's young pauses ran
+    // to 100-240 ms at 1,000 trades/s, each a stall of every event in flight (docs/decisions.md, "Young pauses").
+    `-XX:MaxGCPauseMillis=${cfg.cassandraGcPauseMs}`,
+    // Every pause with its length, as Cassandra's own scripts log them (kept small: five files of 10 MB).
+    `-Xlog:gc:file=${join(paths.logsDir, 'cassandra-gc.log')}:time,uptime:filecount=5,filesize=10m`,
     '-XX:+ExitOnOutOfMemoryError',
     ...JPMS_FLAGS,
     // jamm measures object sizes for memtable accounting; the official scripts always load it.

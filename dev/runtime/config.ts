@@ -69,6 +69,12 @@ export const runtimeSpec = {
     parse: p.int({ min: 0, max: 100_000 }),
     default: 1000,
   },
+  cassandraGcPauseMs: {
+    env: 'MARKET_RUNTIME_CASSANDRA_GC_PAUSE_MS',
+    doc: "G1's pause-time goal for Cassandra (-XX:MaxGCPauseMillis; G1's own default is 200): it sizes the young generation, so every young pause is a stall this long of each request in flight (docs/decisions.md, Young pauses)",
+    parse: p.int({ min: 1, max: 10_000 }),
+    default: 20,
+  },
   startTimeoutMs: {
     env: 'MARKET_RUNTIME_START_TIMEOUT_MS',
     doc: 'how long each service may take to become ready',
