@@ -61,6 +61,12 @@ export interface TimedLatency {
   readonly ms: number;
 }
 
+/** Nearest-rank p50 / p95 / p99 and max of ascending values (NaN when there are none). */
+export const quantiles = (sorted: readonly number[]) => {
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+};
+
 /**
  * The seconds whose worst latency is highest, and the share of slow samples by second of the minute (a
  * share bunched at a few seconds points at periodic work; spread evenly, at steady queueing or pauses).
@@ -142,15 +148,15 @@ export function latencyByEventSize(
     for (const v of ms) c.ms.push(v);
   }
   return classes.map((c) => {
-    c.ms.sort((a, b) => a - b);
-    const at = (q: number) => c.ms[Math.min(c.ms.length - 1, Math.floor(q * c.ms.length))];
+    const q = quantiles(c.ms.sort((a, b) => a - b));
+    const rounded = (v: number) => (c.ms.length > 0 ? Math.round(v) : null);
     return {
       tradesPerEvent: Number.isFinite(c.upTo) ? `${c.from}-${c.upTo}` : `>${c.from - 1}`,
       events: c.events,
       rows: c.ms.length,
       rowShare: rows.length > 0 ? Math.round((c.ms.length / rows.length) * 1000) / 1000 : 0,
-      p50: at(0.5) === undefined ? null : Math.round(at(0.5)!),
-      p99: at(0.99) === undefined ? null : Math.round(at(0.99)!),
+      p50: rounded(q.p50),
+      p99: rounded(q.p99),
       [`over${overMs}ms`]: c.ms.filter((v) => v > overMs).length,
     };
   });

@@ -40,6 +40,7 @@ import {
   type EventLatency,
   latencyByEventSize,
   latencyTimeline,
+  quantiles,
   type Scrapes,
   stageQuantiles,
   type TimedLatency,
@@ -51,11 +52,6 @@ const quiet = createLogger('bench', { level: 'warn' });
 
 /** One rate's printed result: the rates `sustained.ts` judges, and the rest of the figures. */
 type Phase = PhaseRates & Record<string, unknown>;
-
-const quantiles = (sorted: number[]) => {
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
-};
 
 async function scrape(url: string) {
   return parsePromText(await fetch(`${url}/metrics`).then((r) => r.text()));
@@ -264,8 +260,7 @@ export async function run(
       }
 
       // Exact receive -> row latency of the rows received in this phase.
-      const timed: TimedLatency[] = [];
-      const byEvent: EventLatency[] = [];
+      const timed: (TimedLatency & EventLatency)[] = [];
       for (const symbol of profile.symbols) {
         for (let b = tradeBucketOf(t0 - 60_000); b <= t1; b += TRADE_BUCKET_MS) {
           const { rows } = await allRows(
@@ -277,9 +272,7 @@ export async function run(
           for (const r of rows) {
             if (!r.received_at) continue;
             const at = (r.received_at as Date).getTime();
-            const ms = Number(r.w) / 1000 - at;
-            timed.push({ at, ms });
-            byEvent.push({ event: r.event_id as string, ms });
+            timed.push({ at, ms: Number(r.w) / 1000 - at, event: r.event_id as string });
           }
         }
       }
@@ -317,7 +310,7 @@ export async function run(
         stagesMs: stages,
         rowLatencyTimeline: latencyTimeline(timed, slowMs),
         // The issue's row goal at this rate: p99 50 ms up to 1,000 trades/s, 250 ms above.
-        rowLatencyByEventSize: latencyByEventSize(byEvent, rate <= 1000 ? 50 : 250),
+        rowLatencyByEventSize: latencyByEventSize(timed, rate <= 1000 ? 50 : 250),
         cpuPercentOfOneCore: Object.fromEntries(
           PROCESSES.filter((n) => n in pids).map((n) => [n, busy[n]!.percentOfCore]),
         ),

@@ -18,6 +18,9 @@ const kubeconform = join(tools, 'bin', 'kubeconform');
 const schemas = join(tools, 'k8s-schemas');
 // Schemas of the pinned Kubernetes minor (versions.yaml; kubernetes-validate ships x.y.0 per minor).
 const KUBERNETES_VERSION = readVersions().kubernetes?.replace(/^(\d+\.\d+)\..*$/, '$1.0') as string;
+/** The literal env values of some containers, by name. */
+const envOf = (containers: readonly { env?: { name: string; value?: string }[] }[]) =>
+  Object.fromEntries(containers.flatMap((c) => (c.env ?? []).map((e) => [e.name, e.value])));
 const overlays = readdirSync(join(repoRoot, 'knative', 'overlays')).sort();
 
 function render(dir: string): string {
@@ -277,13 +280,7 @@ describe('what the overlays say', () => {
 
   it.each(overlays)("%s: Cassandra runs with the local runtime's G1 pause goal", (overlay) => {
     const pod = podSpec(find(overlay, 'StatefulSet', 'cassandra') ?? {});
-    const env = Object.fromEntries(
-      (pod?.containers ?? [])
-        .filter((c: { name: string }) => c.name === 'cassandra')
-        .flatMap((c: { env?: { name: string; value?: string }[] }) =>
-          (c.env ?? []).map((e) => [e.name, e.value]),
-        ),
-    );
+    const env = envOf((pod?.containers ?? []).filter((c: { name: string }) => c.name === 'cassandra'));
     expect(env.JVM_EXTRA_OPTS).toBe(`-XX:MaxGCPauseMillis=${runtimeSpec.cassandraGcPauseMs.default}`);
   });
 
@@ -298,11 +295,7 @@ describe('what the overlays say', () => {
     expect(find('gcp', 'StatefulSet', 'cassandra')?.spec.replicas).toBe(3);
     expect(find('gcp', 'KafkaNodePool', 'combined')?.spec.replicas).toBe(3);
     const job = podSpec(find('gcp', 'Job', 'cassandra-schema') ?? {});
-    const env = Object.fromEntries(
-      [...(job?.initContainers ?? []), ...(job?.containers ?? [])].flatMap(
-        (c: { env?: { name: string; value?: string }[] }) => (c.env ?? []).map((e) => [e.name, e.value]),
-      ),
-    );
+    const env = envOf([...(job?.initContainers ?? []), ...(job?.containers ?? [])]);
     expect(env.CASSANDRA_REPLICATION).toBe('NetworkTopologyStrategy:dc1=3');
     expect(env.AUTH_REPLICATION).toBe('3');
     for (const t of docs.filter((o) => o.kind === 'KafkaTopic')) {
