@@ -95,10 +95,12 @@ export const bridgeSpec = {
     env: 'BRIDGE_COALESCE_MS',
     doc: "Gather a symbol's trades from consecutive frames into one event for up to this long, the window at BRIDGE_COALESCE_FULL_RATE and above (0: one event per frame and symbol)",
     parse: ms(0, 1_000),
-    // 50 ms: at 5,000 trades/s half the events of 10 ms, so half the per-event work (deliveries, claims,
-    // counter batches, marks) on a saturated machine, and lower p99s at 1,000 and 5,000/s, for ~25 ms more
-    // median latency (docs/decisions.md, "Latency under load").
-    default: 50,
+    // 200 ms, reached at BRIDGE_COALESCE_FULL_RATE: the window grows 1 ms per 100 trades/s (50 ms at
+    // 5,000/s, the issue's goal rate, as before) up to here. Above ~10,000/s the per-event work (Kafka,
+    // dispatcher, both deliveries, claim, counter batch, mark) outweighs the per-trade work: at 45,000/s
+    // the 200 ms ceiling took 19-27 % less CPU per trade than a 50 ms one (docs/decisions.md, "Longer windows
+    // at high rates").
+    default: 200,
   }),
   coalesceMinMs: setting({
     env: 'BRIDGE_COALESCE_MIN_MS',
@@ -112,19 +114,19 @@ export const bridgeSpec = {
     env: 'BRIDGE_COALESCE_FULL_RATE',
     doc: 'Trades a second (all symbols, last second) from which the window is BRIDGE_COALESCE_MS; below, it shrinks in proportion to the rate, down to BRIDGE_COALESCE_MIN_MS (0: always BRIDGE_COALESCE_MS)',
     parse: p.int({ min: 0, max: 10_000_000 }),
-    // 5,000/s: the issue's goal rate, where the 50 ms window's fewer events were measured to pay off; from
-    // 2,500/s (25 ms) down the machine has CPU to spare for more events (docs/decisions.md,
-    // "Load-following window").
-    default: 5000,
+    // 20,000/s with a 200 ms window: the same slope as 50 ms at 5,000/s, so every rate up to 5,000/s keeps
+    // the window it was measured with (25 ms at 2,500/s, 20 ms below 2,000/s, where the machine has CPU to
+    // spare for more events; docs/decisions.md, "Load-following window").
+    default: 20_000,
   }),
   coalesceMaxTrades: setting({
     env: 'BRIDGE_COALESCE_MAX_TRADES',
     doc: 'Most trades one coalesced event gathers (a single larger frame stays one event)',
     parse: p.int({ min: 1, max: 100_000 }),
-    // 2,000: a hot symbol's 50 ms window stays one event up to ~40,000 trades/s; at 500 it split from
-    // ~10,000/s on, and the extra events made the 25,000/s phase fall behind (docs/decisions.md, "Sustained
-    // rate"). The byte limit (a few thousand trades) still bounds the record.
-    default: 2000,
+    // 10,000: above what the byte limit lets in (256 KiB is ~6,000 trades of a short symbol, so a hot
+    // symbol's 200 ms window splits from ~30,000 trades/s on); at 500 the window split from ~10,000/s on
+    // and the extra events made the 25,000/s phase fall behind (docs/decisions.md, "Sustained rate").
+    default: 10_000,
   }),
   coalesceMaxBytes: setting({
     env: 'BRIDGE_COALESCE_MAX_BYTES',
