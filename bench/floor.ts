@@ -12,9 +12,10 @@
  * holds is the floor: a 10 s setting can fall between memtable flushes, a 60 s phase cannot (see
  * `floorSettingsFromEnv`). At the end the live counters must add up to the trades written.
  * Env: BENCH_PROFILE (default finnhub4), BENCH_FLOOR_SECONDS per setting (default 10),
- * BENCH_FLOOR_SWEEP (default DEFAULT_FLOOR_SWEEP: trades per event x events in flight, from 3 trades per
- * event, the bridge's events without coalescing, to 2,000, what its longest window gathers of a busy symbol), BENCH_FLOOR_WARMUP_S (default 90: unmeasured, spread over
- * every setting, see `warmupPlan`), BENCH_FLOOR_HOLD_S (default 60; 0 takes the sweep's best as the floor).
+ * BENCH_FLOOR_SWEEP (default DEFAULT_FLOOR_SWEEP: trades per event x events in flight, from 3, the bridge's
+ * events without coalescing, to 2,000, what its longest window gathers of a busy symbol),
+ * BENCH_FLOOR_WARMUP_S (default 90: unmeasured, spread over every setting, see `warmupPlan`),
+ * BENCH_FLOOR_HOLD_S (default 60; 0 takes the sweep's best as the floor).
  */
 import type cassandra from 'cassandra-driver';
 import { Market } from '../dev/replay-feed/market.ts';
@@ -68,18 +69,18 @@ export interface FloorResult {
 }
 
 /**
- * The floor's settings from the environment. The warm-up matters as much as the sweep: a Cassandra that has
- * just started still compiles its write paths (C2), and a floor measured then came out at 29,000–40,000
- * trades/s where the same sweep on the warm JVM a minute later took 54,000 (2026-12-02, 00:17 and 00:18).
- * The pipeline's phases run after their own 120 s warm-up, so a cold floor would flatter every ratio.
- */
-/**
  * Up to 2,000 trades per event: with the bridge's 200 ms window the pipeline sends 800-2,300 trades per event
  * from 20,000 trades/s on, and a floor swept only to 400 would hold Cassandra to smaller batches than the
  * pipeline gets (2026-12-03, 08:14: 400 x 8 took 66,581 trades/s, 1,000 x 4 held 88,916).
  */
 export const DEFAULT_FLOOR_SWEEP = '3x64,25x16,25x64,100x16,100x64,400x8,400x32,1000x4,2000x2';
 
+/**
+ * The floor's settings from the environment. The warm-up matters as much as the sweep: a Cassandra that has
+ * just started still compiles its write paths (C2), and a floor measured then came out at 29,000–40,000
+ * trades/s where the same sweep on the warm JVM a minute later took 54,000 (2026-12-02, 00:17 and 00:18).
+ * The pipeline's phases run after their own 120 s warm-up, so a cold floor would flatter every ratio.
+ */
 export function floorSettingsFromEnv(env: NodeJS.ProcessEnv = process.env) {
   return {
     seconds: envNumber('BENCH_FLOOR_SECONDS', 10, { min: 1 }, env),
