@@ -24,7 +24,9 @@ case "$cmd" in
     npm run --silent check
     mkdir -p test-artifacts
     status=0
-    npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+    # One TMPDIR per run, removed at its end: tests, validators and browsers leave nothing in /tmp.
+    sh dev/with-tmpdir.sh market-test \
+      npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
     node --import tsx dev/test-summary.ts test-artifacts/vitest.json
     exit "$status"
     ;;
