@@ -352,7 +352,7 @@ export async function run(
   const sustained = sustainedRate(phases, floor?.best.tradesPerS);
   printPipeline(profile.name, floor, phases);
   console.log(
-    `[bench] sustained: the highest offered rate kept up with (stored and counted ≥ ${KEPT_UP_SHARE * 100} % of sent, drained, exact) is ${sustained.tradesPerS.toLocaleString('en')} trades/s` +
+    `[bench] sustained: the highest offered rate kept up with, with every lower rate (stored and counted ≥ ${KEPT_UP_SHARE * 100} % of sent, drained, exact) is ${sustained.tradesPerS.toLocaleString('en')} trades/s` +
       (sustained.ofFloor === undefined ? '' : ` = ${sustained.ofFloor} of the floor`) +
       (sustained.fellBehindAt.length > 0 ? `; fell behind at ${sustained.fellBehindAt.join(', ')}/s` : ''),
   );

@@ -34,6 +34,15 @@ describe('sustained rate', () => {
     expect(s).toEqual({ tradesPerS: 20_000, ofFloor: 0.61, fellBehindAt: [25_000] });
   });
 
+  it('stops at the first rate that fell behind: a higher phase that kept up after it does not count', () => {
+    // The run of 2026-12-03 10:39: 50,000/s stored 96.1 % during a compaction, 55,000/s then kept up.
+    const s = sustainedRate(
+      [phase(45_000, 44_772, 44_957), phase(50_000, 48_052, 49_684), phase(55_000, 54_798)],
+      65_728,
+    );
+    expect(s).toEqual({ tradesPerS: 45_000, ofFloor: 0.68, fellBehindAt: [50_000] });
+  });
+
   it('is 0 when no phase kept up, and has no share without a floor', () => {
     expect(sustainedRate([phase(5_000, 700)])).toEqual({
       tradesPerS: 0,
