@@ -47,7 +47,7 @@ import {
 } from './latency.ts';
 import { cpuMeter, noteMachineLoad, ratio, runtimePids } from './proc-cpu.ts';
 import { isDrained, KEPT_UP_SHARE, keptUp, type PhaseRates, sustainedRate } from './sustained.ts';
-import { keepLogs, RESULTS_DIR } from './work-dir.ts';
+import { fileStamp, keepLogs, RESULTS_DIR } from './work-dir.ts';
 
 const quiet = createLogger('bench', { level: 'warn' });
 
@@ -115,7 +115,7 @@ export async function run(
   const { keyspace, client: cassandra, drop } = await benchKeyspace(runtime, 'bench');
   const store = new MarketStore(cassandra, loadMarketConfig({}));
   const topic = `bench-${Date.now().toString(36)}`;
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const stamp = fileStamp(new Date());
   const work = mkdtempSync(join(tmpdir(), 'mp-bench-'));
   const kafka = createKafkaClient({ brokers: runtime.kafka.brokers, clientId: 'bench', logger: quiet });
   const admin = await kafka.admin();

@@ -5,7 +5,7 @@
  * holds the results of the parts that ran before it in this invocation (the pipeline part reuses the floor's).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { RESULTS_DIR } from './work-dir.ts';
+import { fileStamp, RESULTS_DIR } from './work-dir.ts';
 
 export type Earlier = Readonly<Record<string, Record<string, unknown>>>;
 type Part = () => Promise<{ run(earlier: Earlier): Promise<Record<string, unknown>> }>;
@@ -37,7 +37,7 @@ for (const name of names) {
   try {
     const result = await (await PARTS[name]!()).run(earlier);
     earlier[name] = result;
-    const file = `${RESULTS_DIR}${name}-${started.toISOString().replace(/[:.]/g, '-')}.json`;
+    const file = `${RESULTS_DIR}${name}-${fileStamp(started)}.json`;
     writeFileSync(
       file,
       `${JSON.stringify({ part: name, started: started.toISOString(), result }, null, 2)}\n`,

@@ -1,6 +1,6 @@
 /**
- * Which phases of a pipeline run kept up with their offered rate, and the highest such rate as a share of the
- * floor: the issue's "sustained rate". A phase kept up when the functions stored and counted at least
+ * Which phases of a pipeline run kept up with their offered rate, and the highest rate kept up with by its
+ * phase and every lower one, as a share of the floor: the issue's "sustained rate". A phase kept up when the functions stored and counted at least
  * `KEPT_UP_SHARE` of what the feed sent during it (so the backlog grew by at most 2 % of the phase's trades,
  * e.g. 1.2 s of a 60 s phase), it drained afterwards, and its census was exact.
  */
