@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type K8sObject, podContainers, renderOverlay } from '../dev/deploy/deploy.ts';
 import { runtimeSpec } from '../dev/runtime/config.ts';
 import { type PrivateCassandra, startPrivateCassandra } from '../dev/runtime/private-cassandra.ts';
+import { cassandraAppSettings } from '../dev/runtime/templates.ts';
 import { MAX_BATCH_BYTES } from '../shared/cassandra/market-store.ts';
 import { repoRoot } from '../test/fixtures.ts';
 
@@ -51,6 +52,12 @@ const SECRETS = {
   grafana: { username: 'grafana_ro', password: 'ro-pw' },
 };
 const KEYSPACE = 'market';
+/** 5.0.8's defaults for the app's settings (`cassandraAppSettings`), as the image's stock file would have them. */
+const STOCK_5_0: Record<string, string> = {
+  batch_size_warn_threshold: '5KiB',
+  memtable_allocation_type: 'heap_buffers',
+  paxos_variant: 'v1',
+};
 let node: PrivateCassandra;
 let prepareOutput = '';
 
@@ -187,11 +194,16 @@ beforeAll(async () => {
       const configVolume = join(work, 'config');
       mkdirSync(imageConf);
       mkdirSync(configVolume);
-      // ... and the stock batch_size_warn_threshold and memtable_allocation_type, which the init container sets.
-      const own = readFileSync(rendered, 'utf8')
-        .replace(/^(authenticator|authorizer):.*\n/gm, '')
-        .replace(/^batch_size_warn_threshold:.*$/m, 'batch_size_warn_threshold: 5KiB')
-        .replace(/^memtable_allocation_type:.*$/m, 'memtable_allocation_type: heap_buffers');
+      // ... and the stock values of the app's settings, which the init container sets (a key the stock file
+      // lacks is left out, as in the image).
+      let own = readFileSync(rendered, 'utf8').replace(/^(authenticator|authorizer):.*\n/gm, '');
+      for (const key of Object.keys(cassandraAppSettings())) {
+        const stock = STOCK_5_0[key];
+        own = own.replace(
+          new RegExp(`^${key}:.*(\n|$)`, 'm'),
+          stock === undefined ? '' : `${key}: ${stock}\n`,
+        );
+      }
       writeFileSync(join(imageConf, 'cassandra.yaml'), `${own}\n${stockAuth}`);
       const r = runScript(statefulSet, 'config', {
         CASSANDRA_IMAGE_CONF: imageConf,
@@ -282,19 +294,16 @@ describe('Cassandra scripts of the manifests, on Cassandra 5.0.8', () => {
     });
   }, 300_000);
 
-  it("the init container raises batch_size_warn_threshold to trade-writer's batch size", async () => {
-    const rs = await as('admin', (c) =>
-      c.execute("SELECT value FROM system_views.settings WHERE name = 'batch_size_warn_threshold'"),
-    );
-    expect(rs.first()?.get('value')).toBe(`${MAX_BATCH_BYTES / 1024}KiB`);
-  });
-
-  it('the init container puts memtable cells off the heap', async () => {
-    const rs = await as('admin', (c) =>
-      c.execute("SELECT value FROM system_views.settings WHERE name = 'memtable_allocation_type'"),
-    );
-    expect(rs.first()?.get('value')).toBe('offheap_objects');
-  });
+  it.each(Object.entries(cassandraAppSettings()))(
+    "the init container sets the app's %s as the local runtime does (%s)",
+    async (key, value) => {
+      const rs = await as('admin', (c) =>
+        c.execute('SELECT value FROM system_views.settings WHERE name = ?', [key], { prepare: true }),
+      );
+      expect(rs.first()?.get('value')).toBe(value);
+      if (key === 'batch_size_warn_threshold') expect(value).toBe(`${MAX_BATCH_BYTES / 1024}KiB`);
+    },
+  );
 
   it("the cassandra container starts the image's entrypoint with the local runtime's timer slack", () => {
     // A stand-in for the image's docker-entrypoint.sh that reports what the JVM would start with.

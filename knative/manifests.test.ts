@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { runtimeSpec } from '../dev/runtime/config.ts';
+import { cassandraAppSettings } from '../dev/runtime/templates.ts';
 import { readVersions } from '../dev/versions/versions.ts';
 import { repoRoot } from '../test/fixtures.ts';
 import { checkAll, parseDocs, podSpec, secretProblems } from './policy.ts';
@@ -283,6 +284,21 @@ describe('what the overlays say', () => {
     const env = envOf((pod?.containers ?? []).filter((c: { name: string }) => c.name === 'cassandra'));
     expect(env.JVM_EXTRA_OPTS).toBe(`-XX:MaxGCPauseMillis=${runtimeSpec.cassandraGcPauseMs.default}`);
   });
+
+  it.each(overlays)(
+    "%s: Cassandra's init container sets each of the app's settings as the local runtime does",
+    (overlay) => {
+      const scripts = find(overlay, 'ConfigMap', 'cassandra-scripts') as unknown as {
+        data: Record<string, string>;
+      };
+      const prepare = scripts.data['prepare-config.sh'] ?? '';
+      const set = Object.fromEntries(
+        [...prepare.matchAll(/^\s*set_setting (\S+) (\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
+      );
+      // Both ways: a setting the cluster adds on its own belongs in the template's block too.
+      expect(set).toEqual(cassandraAppSettings());
+    },
+  );
 
   it('local: one Cassandra node, one Kafka node, no authentication', () => {
     expect(find('local', 'StatefulSet', 'cassandra')?.spec.replicas).toBe(1);

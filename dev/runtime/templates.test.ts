@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { MAX_BATCH_BYTES } from '../../shared/cassandra/market-store.ts';
-import { renderTemplate, writeFromTemplate } from './templates.ts';
+import { cassandraAppSettings, renderTemplate, writeFromTemplate } from './templates.ts';
 
 const out = mkdtempSync(join(tmpdir(), 'runtime-templates-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
@@ -75,6 +75,20 @@ describe('shipped templates', () => {
       commitlog_directory: '/c/commitlog',
       seed_provider: [{ parameters: [{ seeds: '127.0.0.1:27000' }] }],
     });
+  });
+
+  it("cassandra.yaml: the app's settings are the rendered file's own values, read below the marker", () => {
+    const file = writeFromTemplate('cassandra.yaml', out, { cqlPort: 1, storagePort: 2, dataDir: '/c' });
+    const y = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    const app = cassandraAppSettings();
+    expect(Object.keys(app)).toEqual([
+      'memtable_allocation_type',
+      'batch_size_warn_threshold',
+      'paxos_variant',
+    ]);
+    for (const [key, value] of Object.entries(app)) expect(String(y[key]), key).toBe(value);
+    // Node-local settings stay out of it.
+    expect(app).not.toHaveProperty('native_transport_port');
   });
 
   it.each(['log4j2.properties', 'logback.xml'])('%s renders without values', (name) => {

@@ -32,3 +32,22 @@ export function writeFromTemplate(
   writeFileSync(target, renderTemplate(text, values));
   return target;
 }
+
+/** The line of `cassandra.yaml.tmpl` after which every setting is the app's, set the same way on the cluster. */
+export const CASSANDRA_APP_SETTINGS_MARKER = "# ---- the app's settings, the same on the cluster ----";
+
+/**
+ * The `key: value` settings of `cassandra.yaml.tmpl` below its marker: how Cassandra serves the app, which the
+ * cluster's init container must set to the same values (the tests of knative/ compare the two).
+ */
+export function cassandraAppSettings(): Record<string, string> {
+  const text = readFileSync(join(runtimeSourceDir, 'templates', 'cassandra.yaml.tmpl'), 'utf8');
+  const at = text.indexOf(`\n${CASSANDRA_APP_SETTINGS_MARKER}\n`);
+  if (at < 0) throw new Error(`cassandra.yaml.tmpl has no line "${CASSANDRA_APP_SETTINGS_MARKER}"`);
+  const out: Record<string, string> = {};
+  for (const line of text.slice(at).split('\n')) {
+    const m = /^([a-z_]+):\s*(\S.*?)\s*$/.exec(line);
+    if (m) out[m[1] as string] = m[2] as string;
+  }
+  return out;
+}
