@@ -26,3 +26,11 @@ export const envNumbers = (
   range: Range = {},
   env = process.env,
 ): number[] => fromEnv(name, list(num(range)), [...fallback], env);
+
+/** A comma-separated list of items of any kind, each checked by `item`. */
+export const envList = <T>(
+  name: string,
+  item: (raw: string) => T,
+  fallback: readonly T[],
+  env = process.env,
+): T[] => fromEnv(name, list(item), [...fallback], env);

@@ -9,9 +9,10 @@
  * 1,000 trades (the phase and its drain, over the trades the feed sent in the phase, so every process has
  * handled exactly those trades), and an exact check: trade rows stored and trades counted in the live
  * counters against what the feed sent, at every rate.
- * Env: BENCH_PROFILE (flat | finnhub4 | finnhub50; default finnhub4), BENCH_RATES (default 1000,2500,5000),
- * BENCH_SECONDS per rate (default 30), BENCH_DRAIN_S most seconds to wait for a phase to drain (default
- * 180), BENCH_WARMUP_S / BENCH_WARMUP_RATE the unmeasured warm-up (default 120 s at the highest rate),
+ * Env: BENCH_PROFILE (flat | finnhub4 | finnhub50; default finnhub4), BENCH_RATES (default 1000,2500,5000;
+ * an item such as `60%` is that share of this run's floor, rates.ts), BENCH_SECONDS per rate (default 30),
+ * BENCH_DRAIN_S most seconds to wait for a phase to drain (default 180), BENCH_WARMUP_S / BENCH_WARMUP_RATE
+ * the unmeasured warm-up (default 120 s at the highest rate),
  * BENCH_PREROLL_S the unmeasured lead-in of every phase at its rate (default 20), BENCH_FLOOR=0 to skip the
  * floor (ratios are then blank); the floor's own settings: see floor.ts.
  */
@@ -32,7 +33,7 @@ import { loadMarketConfig } from '../shared/market/config.ts';
 import { TRADE_BUCKET_MS, tradeBucketOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
 import { tradeCensus } from './census.ts';
-import { envNumber, envNumbers } from './env.ts';
+import { envList, envNumber } from './env.ts';
 import { startFeedProcess } from './feed-process.ts';
 import { type FloorResult, floorSettingsFromEnv, printFloor, runFloor } from './floor.ts';
 import { benchKeyspace } from './keyspace.ts';
@@ -46,6 +47,7 @@ import {
   type TimedLatency,
 } from './latency.ts';
 import { cpuMeter, noteMachineLoad, ratio, runtimePids } from './proc-cpu.ts';
+import { parseRate, rateLabel, resolveRates } from './rates.ts';
 import { isDrained, KEPT_UP_SHARE, keptUp, type PhaseRates, sustainedRate } from './sustained.ts';
 import { fileStamp, keepLogs, RESULTS_DIR } from './work-dir.ts';
 
@@ -79,16 +81,21 @@ export async function run(
   earlier: Readonly<Record<string, Record<string, unknown>>> = {},
 ): Promise<Record<string, unknown>> {
   const profile = loadProfile(process.env.BENCH_PROFILE ?? 'finnhub4');
-  const rates = envNumbers('BENCH_RATES', [1000, 2500, 5000], { min: 1 });
+  const rateSpecs = envList(
+    'BENCH_RATES',
+    parseRate,
+    [1000, 2500, 5000].map((tradesPerS) => ({ tradesPerS })),
+  );
   const seconds = envNumber('BENCH_SECONDS', 30, { min: 1 });
   const drainS = envNumber('BENCH_DRAIN_S', 180, { min: 0 });
   const warmupS = envNumber('BENCH_WARMUP_S', 120, { min: 0 });
-  const warmupRate = envNumber('BENCH_WARMUP_RATE', Math.max(...rates), { min: 1 });
   const prerollS = envNumber('BENCH_PREROLL_S', 20, { min: 0 });
   const slowMs = envNumber('BENCH_SLOW_MS', 250, { min: 0 });
   console.log(
-    `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rates.join(', ')}/s, ${seconds} s each`,
+    `[bench] pipeline: profile ${profile.name} (${profile.description}); rates ${rateSpecs.map(rateLabel).join(', ')} (trades/s, % of the floor), ${seconds} s each`,
   );
+  // A share of the floor in a run without one fails here, not after the runtime has started.
+  if (process.env.BENCH_FLOOR === '0' && !earlier.floor) resolveRates(rateSpecs, undefined);
   noteMachineLoad('pipeline');
 
   const runtime = await acquireRuntime({ log: (l) => console.log(`[runtime] ${l}`) });
@@ -111,6 +118,11 @@ export async function run(
       await f.drop();
     }
   }
+
+  const rates = resolveRates(rateSpecs, floor?.best.tradesPerS);
+  if (rateSpecs.some((r) => 'floorPercent' in r))
+    console.log(`[bench] pipeline: rates ${rates.join(', ')}/s (shares of the floor rounded up to 100/s)`);
+  const warmupRate = envNumber('BENCH_WARMUP_RATE', Math.max(...rates), { min: 1 });
 
   const { keyspace, client: cassandra, drop } = await benchKeyspace(runtime, 'bench');
   const store = new MarketStore(cassandra, loadMarketConfig({}));
