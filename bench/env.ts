@@ -19,18 +19,18 @@ function fromEnv<T>(name: string, parse: (raw: string) => T, fallback: T, env: N
 export const envNumber = (name: string, fallback: number, range: Range = {}, env = process.env): number =>
   fromEnv(name, num(range), fallback, env);
 
-/** A comma-separated list, e.g. BENCH_RATES. */
-export const envNumbers = (
-  name: string,
-  fallback: readonly number[],
-  range: Range = {},
-  env = process.env,
-): number[] => fromEnv(name, list(num(range)), [...fallback], env);
-
-/** A comma-separated list of items of any kind, each checked by `item`. */
+/** A comma-separated list of items of any kind, each checked by `item` (BENCH_RATES). */
 export const envList = <T>(
   name: string,
   item: (raw: string) => T,
   fallback: readonly T[],
   env = process.env,
 ): T[] => fromEnv(name, list(item), [...fallback], env);
+
+/** A comma-separated list of numbers, e.g. BENCH_CODEC_TRADES. */
+export const envNumbers = (
+  name: string,
+  fallback: readonly number[],
+  range: Range = {},
+  env = process.env,
+): number[] => envList(name, num(range), fallback, env);

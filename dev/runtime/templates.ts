@@ -20,13 +20,16 @@ export function renderTemplate(text: string, values: Readonly<Record<string, str
   return out;
 }
 
+// `.tmpl`: formatters must not touch the files, `{{x}}` is not valid YAML or XML.
+const templateText = (template: string): string =>
+  readFileSync(join(runtimeSourceDir, 'templates', `${template}.tmpl`), 'utf8');
+
 export function writeFromTemplate(
   template: string,
   targetDir: string,
   values: Readonly<Record<string, string | number>>,
 ): string {
-  // `.tmpl`: formatters must not touch the files, `{{x}}` is not valid YAML or XML.
-  const text = readFileSync(join(runtimeSourceDir, 'templates', `${template}.tmpl`), 'utf8');
+  const text = templateText(template);
   mkdirSync(targetDir, { recursive: true });
   const target = join(targetDir, template);
   writeFileSync(target, renderTemplate(text, values));
@@ -34,14 +37,14 @@ export function writeFromTemplate(
 }
 
 /** The line of `cassandra.yaml.tmpl` after which every setting is the app's, set the same way on the cluster. */
-export const CASSANDRA_APP_SETTINGS_MARKER = "# ---- the app's settings, the same on the cluster ----";
+const CASSANDRA_APP_SETTINGS_MARKER = "# ---- the app's settings, the same on the cluster ----";
 
 /**
  * The `key: value` settings of `cassandra.yaml.tmpl` below its marker: how Cassandra serves the app, which the
  * cluster's init container must set to the same values (the tests of knative/ compare the two).
  */
 export function cassandraAppSettings(): Record<string, string> {
-  const text = readFileSync(join(runtimeSourceDir, 'templates', 'cassandra.yaml.tmpl'), 'utf8');
+  const text = templateText('cassandra.yaml');
   const at = text.indexOf(`\n${CASSANDRA_APP_SETTINGS_MARKER}\n`);
   if (at < 0) throw new Error(`cassandra.yaml.tmpl has no line "${CASSANDRA_APP_SETTINGS_MARKER}"`);
   const out: Record<string, string> = {};
