@@ -7,9 +7,12 @@ import type { Trade } from '../../shared/contract/index.ts';
  * whatever it carries (docs/decisions.md, "Bridge coalescing").
  *
  * The window follows the load: `windowMs` from `fullRate` trades a second on (all symbols, the last second),
- * shorter in proportion below it, never under `minWindowMs`. Fewer, larger events only pay off when the
- * machine is busy; a quiet pipeline has the CPU for more events and gets its trades through sooner
- * (docs/decisions.md, "Load-following window").
+ * shorter in proportion below it. Where that would be shorter than `minWindowMs` the batch does not wait at
+ * all: it goes out on the next timer turn with the frames that arrived together. Fewer, larger events only pay
+ * off when the machine is busy; a quiet pipeline has the CPU for more events and gets its trades through
+ * sooner. A window shorter than the feed's frame spacing saves no events and still costs its wait, so below
+ * `minWindowMs` the wait is dropped, not shortened (docs/decisions.md, "Load-following window" and "No wait
+ * when quiet").
  *
  * A batch is emitted when its window ends, when the next frame's trades would take it past `maxTrades` or
  * `maxBytes` (an upper bound of the Kafka record, `tradeBytesMax` per trade plus the record's headers), or on
@@ -31,7 +34,7 @@ export interface CoalescedBatch {
 export interface CoalescerOptions {
   /** The longest window. 0: no coalescing, every frame's trades of a symbol are emitted at once (one event per frame and symbol). */
   readonly windowMs: number;
-  /** The shortest window, at low rates (default `windowMs`: a fixed window). */
+  /** The shortest window worth waiting for; where the rate gives less, no wait (default `windowMs`: a fixed window). */
   readonly minWindowMs?: number;
   /** Trades a second (all symbols) from which the window is `windowMs`; below, it shrinks in proportion. */
   readonly fullRate?: number;
@@ -88,14 +91,18 @@ export class RecentRate {
   }
 }
 
-/** The window for a new batch at `ratePerS` trades a second: proportional to the rate, within [min, max]. */
+/**
+ * The window for a new batch at `ratePerS` trades a second: proportional to the rate up to `windowMs`, and 0
+ * (no wait) where that is under `minWindowMs`.
+ */
 export function windowFor(
   ratePerS: number,
   o: Pick<CoalescerOptions, 'windowMs' | 'minWindowMs' | 'fullRate'>,
 ) {
   const min = Math.min(o.minWindowMs ?? o.windowMs, o.windowMs);
   if (!o.fullRate || min >= o.windowMs) return o.windowMs;
-  return Math.max(min, Math.min(o.windowMs, (o.windowMs * ratePerS) / o.fullRate));
+  const w = Math.min(o.windowMs, (o.windowMs * ratePerS) / o.fullRate);
+  return w < min ? 0 : w;
 }
 
 export class Coalescer {

@@ -104,19 +104,20 @@ export const bridgeSpec = {
   }),
   coalesceMinMs: setting({
     env: 'BRIDGE_COALESCE_MIN_MS',
-    doc: 'Shortest coalescing window, while the trade rate is low (equal to BRIDGE_COALESCE_MS: a fixed window)',
+    doc: 'Shortest coalescing window worth waiting for: where the rate gives less, a batch does not wait and holds only the frames that arrived together (equal to BRIDGE_COALESCE_MS: a fixed window)',
     parse: ms(0, 1_000),
-    // 20 ms, the replay feed's and a busy feed's frame spacing: a shorter window makes one event per frame
-    // and symbol, and at 1,000 trades/s 10 ms gave higher p99s than 20 (docs/decisions.md, "Timer slack").
+    // 20 ms, the replay feed's and a busy feed's frame spacing: a shorter window saves no events against a
+    // tick-paced feed and still costs its wait (10 ms at 1,000/s was worse than 20, "Timer slack"), while no
+    // wait at all halved the 1,000/s p99s for 2 % more CPU (docs/decisions.md, "No wait when quiet").
     default: 20,
   }),
   coalesceFullRate: setting({
     env: 'BRIDGE_COALESCE_FULL_RATE',
-    doc: 'Trades a second (all symbols, last second) from which the window is BRIDGE_COALESCE_MS; below, it shrinks in proportion to the rate, down to BRIDGE_COALESCE_MIN_MS (0: always BRIDGE_COALESCE_MS)',
+    doc: 'Trades a second (all symbols, last second) from which the window is BRIDGE_COALESCE_MS; below, it shrinks in proportion to the rate, with no wait where that is under BRIDGE_COALESCE_MIN_MS (0: always BRIDGE_COALESCE_MS)',
     parse: p.int({ min: 0, max: 10_000_000 }),
     // 20,000/s with a 200 ms window: the same slope as 50 ms at 5,000/s, so every rate up to 5,000/s keeps
-    // the window it was measured with (25 ms at 2,500/s, 20 ms below 2,000/s, where the machine has CPU to
-    // spare for more events; docs/decisions.md, "Load-following window").
+    // the window it was measured with (25 ms at 2,500/s, 20 ms at 2,000/s; below, no wait, where the machine
+    // has CPU to spare for more events; docs/decisions.md, "Load-following window", "No wait when quiet").
     default: 20_000,
   }),
   coalesceMaxTrades: setting({

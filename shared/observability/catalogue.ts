@@ -266,7 +266,7 @@ export const METRICS = {
     'gauge',
     'bridge',
     'mp_bridge_coalesce_window_seconds',
-    "Coalescing window given to the latest batch: follows the bridge's trade rate between BRIDGE_COALESCE_MIN_MS and BRIDGE_COALESCE_MS",
+    "Coalescing window given to the latest batch: follows the bridge's trade rate up to BRIDGE_COALESCE_MS; 0 (no wait) where it would be under BRIDGE_COALESCE_MIN_MS",
   ),
   bridgeSpoolDepth: m('gauge', 'bridge', 'mp_bridge_spool_records', 'Records waiting in the disk spool'),
   bridgeSpoolBytes: m('gauge', 'bridge', 'mp_bridge_spool_bytes', 'Bytes waiting in the disk spool'),

@@ -232,7 +232,7 @@ export const bridgeCoalescing = {
   source: 'prometheus',
   title: 'Bridge coalescing window',
   description:
-    "How long the bridge gathers a symbol's frames into one event. It follows the trade rate: BRIDGE_COALESCE_MIN_MS when trading is slow (low latency), BRIDGE_COALESCE_MS from BRIDGE_COALESCE_FULL_RATE trades/s on (fewer events when CPU is short).",
+    "How long the bridge gathers a symbol's frames into one event. It follows the trade rate: 0 (no wait, only frames that arrived together) while trading is slower than the rate that gives BRIDGE_COALESCE_MIN_MS, BRIDGE_COALESCE_MS from BRIDGE_COALESCE_FULL_RATE trades/s on (fewer events when CPU is short).",
   viz: 'line',
   targets: [{ expr: `max(${gauge('bridgeCoalesceWindow')})`, legend: 'window' }],
   unit: 's',
