@@ -32,6 +32,7 @@ import { createKafkaClient } from '../shared/kafka/index.ts';
 import { loadMarketConfig } from '../shared/market/config.ts';
 import { TRADE_BUCKET_MS, tradeBucketOf } from '../shared/market/time.ts';
 import { createLogger } from '../shared/observability/logger.ts';
+import { watchPools } from './cassandra-work.ts';
 import { tradeCensus } from './census.ts';
 import { envList, envNumber } from './env.ts';
 import { startFeedProcess } from './feed-process.ts';
@@ -231,6 +232,7 @@ export async function run(
       const sent0 = (await feed.stats()).tradesSent ?? 0;
       phaseMeter.start();
       costMeter.start();
+      const poolWatch = watchPools(cassandra);
       const t0 = Date.now();
       await sleep(seconds * 1000);
       feed.setRate(0);
@@ -238,6 +240,7 @@ export async function run(
       const sent = ((await feed.stats()).tradesSent ?? 0) - sent0;
       const after = await fnTrades();
       const busy = phaseMeter.stop(sent);
+      const cassandraWork = await poolWatch.stop();
       const lagAtEnd = await lagOf();
       const elapsedS = (t1 - t0) / 1000;
       const drained = await drain();
@@ -317,6 +320,8 @@ export async function run(
         stagesMs: stages,
         rowLatencyTimeline: rowLat.timeline(),
         rowLatencyByEventSize: rowLat.byEventSize(),
+        // Flushes and merges running during the phase, by the second: read its slowest seconds against them.
+        cassandraWork,
         cpuPercentOfOneCore: Object.fromEntries(
           PROCESSES.filter((n) => n in pids).map((n) => [n, busy[n]!.percentOfCore]),
         ),
@@ -344,6 +349,9 @@ export async function run(
       console.table(stages);
       console.log(`[bench] slowest seconds of receive -> row @ ${rate}/s:`);
       console.table(phase.rowLatencyTimeline.worst);
+      console.log(
+        `[bench] Cassandra's flushes and merges during the phase @ ${rate}/s: ${JSON.stringify(cassandraWork)}`,
+      );
       console.log(`[bench] receive -> row @ ${rate}/s by the size of the event that carried the row:`);
       console.table(phase.rowLatencyByEventSize);
     }
