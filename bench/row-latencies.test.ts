@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../dev/replay-feed/market.ts';
 import { RowLatencies } from './row-latencies.ts';
-
-/** A seeded uniform [0, 1) (mulberry32), so the sampled case is the same every run. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = Date.UTC(2026, 11, 3, 12, 0, 0);
 
@@ -63,7 +52,7 @@ describe('RowLatencies', () => {
 
   it('over the cap it keeps a uniform sample for the quantiles and exact counts for the rest', () => {
     // 200,000 rows in 2,000 events of 100, latencies 0..999 ms evenly, kept in a sample of 2,000 rows.
-    const r = new RowLatencies({ slowMs: 900, overMs: 500, cap: 2_000, random: seeded(7) });
+    const r = new RowLatencies({ slowMs: 900, overMs: 500, cap: 2_000, random: prng(7) });
     for (let i = 0; i < 200_000; i++)
       r.add(T0 + Math.floor(i / 1000) * 10, i % 1000, `e${Math.floor(i / 100)}`);
     expect(r.rows).toBe(200_000);
