@@ -57,7 +57,10 @@ const STOCK_5_0: Record<string, string> = {
   batch_size_warn_threshold: '5KiB',
   memtable_allocation_type: 'heap_buffers',
   paxos_variant: 'v1',
+  storage_compatibility_mode: 'CASSANDRA_4',
 };
+/** Blocks the stock file has only as comments (`sstable:` and its `selected_format: big`). */
+const STOCK_5_0_COMMENTED = '#sstable:\n#  selected_format: big\n';
 let node: PrivateCassandra;
 let prepareOutput = '';
 
@@ -199,11 +202,13 @@ beforeAll(async () => {
       let own = readFileSync(rendered, 'utf8').replace(/^(authenticator|authorizer):.*\n/gm, '');
       for (const key of Object.keys(cassandraAppSettings())) {
         const stock = STOCK_5_0[key];
-        own = own.replace(
-          new RegExp(`^${key}:.*(\n|$)`, 'm'),
-          stock === undefined ? '' : `${key}: ${stock}\n`,
-        );
+        // A nested setting's whole top-level block goes: the stock file has it commented out.
+        const [top] = key.split('.');
+        own = key.includes('.')
+          ? own.replace(new RegExp(`^${top}:\n(?:[ \t].*\n?)*`, 'm'), '')
+          : own.replace(new RegExp(`^${key}:.*(\n|$)`, 'm'), stock === undefined ? '' : `${key}: ${stock}\n`);
       }
+      own += STOCK_5_0_COMMENTED;
       writeFileSync(join(imageConf, 'cassandra.yaml'), `${own}\n${stockAuth}`);
       const r = runScript(statefulSet, 'config', {
         CASSANDRA_IMAGE_CONF: imageConf,

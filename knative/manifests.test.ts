@@ -292,9 +292,10 @@ describe('what the overlays say', () => {
         data: Record<string, string>;
       };
       const prepare = scripts.data['prepare-config.sh'] ?? '';
-      const set = Object.fromEntries(
-        [...prepare.matchAll(/^\s*set_setting (\S+) (\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
-      );
+      const set = Object.fromEntries([
+        ...[...prepare.matchAll(/^\s*set_setting (\S+) (\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
+        ...[...prepare.matchAll(/^\s*set_nested (\S+) (\S+) (\S+)\s*$/gm)].map((m) => [`${m[1]}.${m[2]}`, m[3]]),
+      ]);
       // Both ways: a setting the cluster adds on its own belongs in the template's block too.
       expect(set).toEqual(cassandraAppSettings());
     },

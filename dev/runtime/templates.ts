@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { runtimeSourceDir } from './paths.ts';
 
 /**
@@ -40,17 +41,20 @@ export function writeFromTemplate(
 const CASSANDRA_APP_SETTINGS_MARKER = "# ---- the app's settings, the same on the cluster ----";
 
 /**
- * The `key: value` settings of `cassandra.yaml.tmpl` below its marker: how Cassandra serves the app, which the
- * cluster's init container must set to the same values (the tests of knative/ compare the two).
+ * The settings of `cassandra.yaml.tmpl` below its marker: how Cassandra serves the app, which the cluster's init
+ * container must set to the same values (the tests of knative/ compare the two). A nested setting is named by
+ * its dotted path, as Cassandra's `system_views.settings` names it (`sstable.selected_format`).
  */
 export function cassandraAppSettings(): Record<string, string> {
   const text = templateText('cassandra.yaml');
   const at = text.indexOf(`\n${CASSANDRA_APP_SETTINGS_MARKER}\n`);
   if (at < 0) throw new Error(`cassandra.yaml.tmpl has no line "${CASSANDRA_APP_SETTINGS_MARKER}"`);
   const out: Record<string, string> = {};
-  for (const line of text.slice(at).split('\n')) {
-    const m = /^([a-z_]+):\s*(\S.*?)\s*$/.exec(line);
-    if (m) out[m[1] as string] = m[2] as string;
-  }
+  const flatten = (value: unknown, path: string): void => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value))
+      for (const [k, v] of Object.entries(value)) flatten(v, path ? `${path}.${k}` : k);
+    else out[path] = String(value);
+  };
+  flatten(parse(text.slice(at)), '');
   return out;
 }
