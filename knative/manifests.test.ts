@@ -4,7 +4,8 @@
  * Bad fixtures in knative/testdata prove the validator and each policy can fail.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -294,12 +295,46 @@ describe('what the overlays say', () => {
       const prepare = scripts.data['prepare-config.sh'] ?? '';
       const set = Object.fromEntries([
         ...[...prepare.matchAll(/^\s*set_setting (\S+) (\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
-        ...[...prepare.matchAll(/^\s*set_nested (\S+) (\S+) (\S+)\s*$/gm)].map((m) => [`${m[1]}.${m[2]}`, m[3]]),
+        ...[...prepare.matchAll(/^\s*set_nested (\S+) (\S+) (\S+)\s*$/gm)].map((m) => [
+          `${m[1]}.${m[2]}`,
+          m[3],
+        ]),
       ]);
       // Both ways: a setting the cluster adds on its own belongs in the template's block too.
       expect(set).toEqual(cassandraAppSettings());
     },
   );
+
+  it("Cassandra's init container sets a nested setting in its block, adds the block when the file has none", () => {
+    const scripts = find('local', 'ConfigMap', 'cassandra-scripts') as unknown as {
+      data: Record<string, string>;
+    };
+    const fn = /^ *set_nested\(\) \{\n[\s\S]*?\n *\}$/m.exec(scripts.data['prepare-config.sh'] ?? '')?.[0];
+    expect(fn).toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'mp-set-nested-'));
+    const f = join(dir, 'cassandra.yaml');
+    const cases: [string, string][] = [
+      // 5.0's stock file: the block commented out.
+      [
+        'a: 1\n#sstable:\n#  selected_format: big\nb: 2\n',
+        'a: 1\n#sstable:\n#  selected_format: big\nb: 2\nsstable:\n  selected_format: bti\n',
+      ],
+      ['a: 1\nsstable:\n  selected_format: big\nb: 2\n', 'a: 1\nsstable:\n  selected_format: bti\nb: 2\n'],
+      [
+        'sstable:\n  format:\n    x: y\nb: 2\n',
+        'sstable:\n  format:\n    x: y\n  selected_format: bti\nb: 2\n',
+      ],
+      ['a: 1\nsstable:\n  selected_format: big\n', 'a: 1\nsstable:\n  selected_format: bti\n'],
+    ];
+    for (const [before, after] of cases) {
+      writeFileSync(f, before);
+      // Twice: a second run of the init container must change nothing.
+      const script = `${fn}\nset_nested sstable selected_format bti\nset_nested sstable selected_format bti\n`;
+      const r = spawnSync('sh', ['-euc', script], { env: { ...process.env, f }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      expect(readFileSync(f, 'utf8'), before).toBe(after);
+    }
+  });
 
   it('local: one Cassandra node, one Kafka node, no authentication', () => {
     expect(find('local', 'StatefulSet', 'cassandra')?.spec.replicas).toBe(1);

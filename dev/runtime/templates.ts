@@ -55,6 +55,9 @@ export function cassandraAppSettings(): Record<string, string> {
       for (const [k, v] of Object.entries(value)) flatten(v, path ? `${path}.${k}` : k);
     else out[path] = String(value);
   };
-  flatten(parse(text.slice(at)), '');
+  const block: unknown = parse(text.slice(at));
+  if (block === null || typeof block !== 'object')
+    throw new Error('cassandra.yaml.tmpl has no settings below its marker');
+  flatten(block, '');
   return out;
 }
