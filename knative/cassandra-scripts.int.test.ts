@@ -209,6 +209,9 @@ beforeAll(async () => {
           : own.replace(new RegExp(`^${key}:.*(\n|$)`, 'm'), stock === undefined ? '' : `${key}: ${stock}\n`);
       }
       own += STOCK_5_0_COMMENTED;
+      // The node must start from the stock values, or the read-back below would prove nothing.
+      if (/^sstable:/m.test(own) || !/^storage_compatibility_mode: CASSANDRA_4$/m.test(own))
+        throw new Error("the stand-in for the stock file still has the app's sstable settings");
       writeFileSync(join(imageConf, 'cassandra.yaml'), `${own}\n${stockAuth}`);
       const r = runScript(statefulSet, 'config', {
         CASSANDRA_IMAGE_CONF: imageConf,
