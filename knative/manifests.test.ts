@@ -4,7 +4,7 @@
  * Bad fixtures in knative/testdata prove the validator and each policy can fail.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -65,6 +65,10 @@ const rendered = new Map(overlays.map((o) => [o, render(`knative/overlays/${o}`)
 const docsOf = (overlay: string) => parseDocs(rendered.get(overlay) as string);
 const find = (overlay: string, kind: string, name: string) =>
   docsOf(overlay).find((o) => o.kind === kind && o.metadata?.name === name);
+/** The text of the Cassandra init container's prepare-config.sh in an overlay. */
+const prepareConfigOf = (overlay: string): string =>
+  (find(overlay, 'ConfigMap', 'cassandra-scripts') as unknown as { data: Record<string, string> } | undefined)
+    ?.data['prepare-config.sh'] ?? '';
 
 describe('kustomize', () => {
   it('has the local and gcp overlays', () => {
@@ -289,10 +293,7 @@ describe('what the overlays say', () => {
   it.each(overlays)(
     "%s: Cassandra's init container sets each of the app's settings as the local runtime does",
     (overlay) => {
-      const scripts = find(overlay, 'ConfigMap', 'cassandra-scripts') as unknown as {
-        data: Record<string, string>;
-      };
-      const prepare = scripts.data['prepare-config.sh'] ?? '';
+      const prepare = prepareConfigOf(overlay);
       const set = Object.fromEntries([
         ...[...prepare.matchAll(/^\s*set_setting (\S+) (\S+)\s*$/gm)].map((m) => [m[1], m[2]]),
         ...[...prepare.matchAll(/^\s*set_nested (\S+) (\S+) (\S+)\s*$/gm)].map((m) => [
@@ -306,10 +307,7 @@ describe('what the overlays say', () => {
   );
 
   it("Cassandra's init container sets a nested setting in its block, adds the block when the file has none", () => {
-    const scripts = find('local', 'ConfigMap', 'cassandra-scripts') as unknown as {
-      data: Record<string, string>;
-    };
-    const fn = /^ *set_nested\(\) \{\n[\s\S]*?\n *\}$/m.exec(scripts.data['prepare-config.sh'] ?? '')?.[0];
+    const fn = /^ *set_nested\(\) \{\n[\s\S]*?\n *\}$/m.exec(prepareConfigOf('local'))?.[0];
     expect(fn).toBeDefined();
     const dir = mkdtempSync(join(tmpdir(), 'mp-set-nested-'));
     const f = join(dir, 'cassandra.yaml');
@@ -326,13 +324,17 @@ describe('what the overlays say', () => {
       ],
       ['a: 1\nsstable:\n  selected_format: big\n', 'a: 1\nsstable:\n  selected_format: bti\n'],
     ];
-    for (const [before, after] of cases) {
-      writeFileSync(f, before);
-      // Twice: a second run of the init container must change nothing.
-      const script = `${fn}\nset_nested sstable selected_format bti\nset_nested sstable selected_format bti\n`;
-      const r = spawnSync('sh', ['-euc', script], { env: { ...process.env, f }, encoding: 'utf8' });
-      expect(r.status, r.stderr).toBe(0);
-      expect(readFileSync(f, 'utf8'), before).toBe(after);
+    try {
+      for (const [before, after] of cases) {
+        writeFileSync(f, before);
+        // Twice: a second run of the init container must change nothing.
+        const script = `${fn}\nset_nested sstable selected_format bti\nset_nested sstable selected_format bti\n`;
+        const r = spawnSync('sh', ['-euc', script], { env: { ...process.env, f }, encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+        expect(readFileSync(f, 'utf8'), before).toBe(after);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
